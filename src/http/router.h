@@ -1,0 +1,35 @@
+// Router: maps (method, path pattern) to a handler. Patterns are literal segments and {name}
+// segments, e.g. "/api/v1/signals/{id}/history". Handlers run on the server's I/O thread and
+// must not block for long.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/beast/http/verb.hpp>
+
+#include "http/message.h"
+
+namespace wattline::http {
+
+using Handler = std::function<Response(Request&)>;
+
+class Router {
+ public:
+  void Add(boost::beast::http::verb method, std::string pattern, Handler handler);
+
+  // Finds the handler for the request and fills req.path_params. Returns nullptr when no
+  // pattern matches; sets *method_mismatch when a pattern matched with another method.
+  const Handler* Match(Request& req, bool* method_mismatch) const;
+
+ private:
+  struct Route {
+    boost::beast::http::verb method;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace wattline::http

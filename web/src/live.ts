@@ -1,0 +1,202 @@
+// Live values: a WebSocket to /api/v1/live with reconnect + backoff, and polling of
+// /api/v1/latest every 2 s while the socket is down. Exposed as a tiny external store.
+
+import { useSyncExternalStore } from 'react';
+import { api, liveUrl, type LatestValue } from './api';
+
+export type ConnState = 'connecting' | 'live' | 'reconnecting' | 'offline';
+
+export interface LiveSnapshot {
+  state: ConnState;
+  /** signal_id -> latest value */
+  values: ReadonlyMap<number, LatestValue>;
+  /** bumped on every change, handy for memo keys */
+  version: number;
+}
+
+type ValueListener = (values: LatestValue[]) => void;
+
+const POLL_MS = 2000;
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 15000;
+
+class LiveStore {
+  private snap: LiveSnapshot = { state: 'offline', values: new Map(), version: 0 };
+  private listeners = new Set<() => void>();
+  private valueListeners = new Set<ValueListener>();
+  private ws: WebSocket | null = null;
+  private running = false;
+  private backoff = BACKOFF_MIN_MS;
+  private reconnectTimer: number | undefined;
+  private pollTimer: number | undefined;
+  private polling = false;
+  private pending: LatestValue[] = [];
+  private flushScheduled = false;
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.backoff = BACKOFF_MIN_MS;
+    this.setState('connecting');
+    void this.pollOnce(); // fill the table at once, before the first frame arrives
+    this.connect();
+  }
+
+  stop(): void {
+    this.running = false;
+    window.clearTimeout(this.reconnectTimer);
+    this.stopPolling();
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.onopen = ws.onclose = ws.onerror = ws.onmessage = null;
+      try {
+        ws.close();
+      } catch {
+        /* ignore */
+      }
+    }
+    this.pending = [];
+    this.snap = { state: 'offline', values: new Map(), version: this.snap.version + 1 };
+    this.emit();
+  }
+
+  getSnapshot = (): LiveSnapshot => this.snap;
+
+  subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+
+  /** Raw stream of every value received (socket or poll), for charts. */
+  onValues(fn: ValueListener): () => void {
+    this.valueListeners.add(fn);
+    return () => this.valueListeners.delete(fn);
+  }
+
+  private emit(): void {
+    for (const fn of this.listeners) fn();
+  }
+
+  private setState(state: ConnState): void {
+    if (this.snap.state === state) return;
+    this.snap = { ...this.snap, state, version: this.snap.version + 1 };
+    this.emit();
+  }
+
+  private connect(): void {
+    if (!this.running) return;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(liveUrl());
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    // A socket stuck in CONNECTING (e.g. a half-open network) is given up after 10 s.
+    const connectTimer = window.setTimeout(() => {
+      if (this.ws === ws && ws.readyState === WebSocket.CONNECTING) ws.close();
+    }, 10000);
+    ws.onopen = () => {
+      window.clearTimeout(connectTimer);
+      if (this.ws !== ws) return;
+      this.backoff = BACKOFF_MIN_MS;
+      this.stopPolling();
+      this.setState('live');
+      // Catch up on anything missed while the socket was down.
+      void this.pollOnce();
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (this.ws !== ws || typeof ev.data !== 'string') return;
+      let msg: unknown;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      const m = msg as { type?: string; values?: unknown };
+      if (m && m.type === 'values' && Array.isArray(m.values)) this.ingest(m.values as LatestValue[]);
+    };
+    ws.onerror = () => {
+      /* onclose follows */
+    };
+    ws.onclose = () => {
+      window.clearTimeout(connectTimer);
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.scheduleReconnect();
+    };
+  }
+
+  private scheduleReconnect(): void {
+    if (!this.running) return;
+    this.setState('reconnecting');
+    this.startPolling();
+    const delay = this.backoff * (0.75 + Math.random() * 0.5);
+    this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+    window.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = window.setTimeout(() => this.connect(), delay);
+  }
+
+  private startPolling(): void {
+    if (this.polling) return;
+    this.polling = true;
+    const tick = async () => {
+      if (!this.polling) return;
+      await this.pollOnce();
+      if (this.polling) this.pollTimer = window.setTimeout(tick, POLL_MS);
+    };
+    this.pollTimer = window.setTimeout(tick, 0);
+  }
+
+  private stopPolling(): void {
+    this.polling = false;
+    window.clearTimeout(this.pollTimer);
+  }
+
+  private async pollOnce(): Promise<void> {
+    try {
+      const vals = await api.latest();
+      if (this.running && Array.isArray(vals)) this.ingest(vals);
+    } catch {
+      /* 401 is handled globally; other errors: try again next tick */
+    }
+  }
+
+  private ingest(vals: LatestValue[]): void {
+    for (const v of vals) {
+      if (v && typeof v.signal_id === 'number' && typeof v.ts_ms === 'number') this.pending.push(v);
+    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Coalesce bursts of frames into one render.
+    const flush = () => {
+      this.flushScheduled = false;
+      const batch = this.pending;
+      this.pending = [];
+      if (!this.running || batch.length === 0) return;
+      const values = new Map(this.snap.values);
+      const fresh: LatestValue[] = [];
+      for (const v of batch) {
+        const cur = values.get(v.signal_id);
+        if (cur && cur.ts_ms > v.ts_ms) continue;
+        if (cur && cur.ts_ms === v.ts_ms && cur.value === v.value && cur.quality === v.quality) continue;
+        values.set(v.signal_id, v);
+        fresh.push(v);
+      }
+      if (fresh.length === 0) return;
+      this.snap = { ...this.snap, values, version: this.snap.version + 1 };
+      this.emit();
+      for (const fn of this.valueListeners) fn(fresh);
+    };
+    if (document.hidden) window.setTimeout(flush, 0);
+    else window.requestAnimationFrame(flush);
+  }
+}
+
+export const live = new LiveStore();
+
+export function useLive(): LiveSnapshot {
+  return useSyncExternalStore(live.subscribe, live.getSnapshot);
+}
