@@ -1,0 +1,52 @@
+// EdgeApp: the connector's wiring: profiles, poller -> durable queue (group commit) -> uplink.
+// A reading counts as stored once the queue's periodic Sync() has made it durable; the uplink
+// only ever sends durable records. RunEdgeMain is the wattline-edge program.
+// Thread-safety: Start and Stop on the thread that runs the io_context.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "core/status.h"
+#include "edge/poller.h"
+#include "edge/uplink.h"
+
+namespace wattline::edge {
+
+struct EdgeConfig {
+  std::string name = "edge-1";         // connector id on the server
+  std::string data_dir = "edge-data";  // the queue lives in <data_dir>/queue
+  std::string profiles_dir = "profiles";
+  std::chrono::milliseconds sync_interval{200};  // group commit: fsync at most this often
+  std::string server_url = "https://127.0.0.1:8443";
+  std::string server_cert;             // the server's certificate (PEM), pinned
+  std::string token;
+  std::vector<MeterConfig> meters;
+};
+
+class EdgeApp {
+ public:
+  explicit EdgeApp(boost::asio::io_context& io);
+  ~EdgeApp();
+
+  // Loads profiles, opens (recovers) the queue, starts polling, syncing and uploading.
+  Status Start(const EdgeConfig& config);
+  // Stops polling, syncs the queue (nothing appended is lost) and stops the uplink.
+  void Stop();
+
+  std::vector<MeterStatus> meter_statuses() const;
+  UplinkStatus uplink_status() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The wattline-edge program. Returns the exit code.
+int RunEdgeMain(int argc, char** argv);
+
+}  // namespace wattline::edge

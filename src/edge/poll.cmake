@@ -1,0 +1,12 @@
+# The meter poll scheduler (included from CMakeLists.txt).
+add_library(wattline_edge_poll poller.cc)
+target_link_libraries(wattline_edge_poll PUBLIC wattline_core wattline_modbus wattline_profiles)
+
+wattline_add_test(wattline_edge_poll_test
+  SOURCES poller_test.cc
+  LIBS wattline_edge_poll wattline_sim
+)
+if(TARGET wattline_edge_poll_test)
+  target_compile_definitions(wattline_edge_poll_test PRIVATE
+    WATTLINE_PROFILES_DIR="${PROJECT_SOURCE_DIR}/profiles")
+endif()

@@ -1,0 +1,53 @@
+// TcpServer: a Modbus TCP server that hands each request PDU to a handler and sends back the
+// handler's response PDU, framed with the request's transaction id and unit id.
+//
+// Each accepted connection is served by its own coroutine; requests on one connection are
+// answered in order. A frame with a bad MBAP header (protocol id not 0, length outside 2..254)
+// closes that connection with a log line; the server keeps accepting. A handler that throws
+// also closes only that connection. A handler returning an empty string sends no reply (useful
+// to simulate a silent device).
+//
+// Thread-safety: not thread-safe; call all methods on the io_context's thread (or before it
+// runs). The handler is called on that thread. Destroying the server stops it; its coroutines
+// hold shared state, so they finish safely on the next run of the io_context.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+
+#include "core/status.h"
+
+namespace wattline::modbus {
+
+class TcpServer {
+ public:
+  using Handler = std::function<std::string(uint8_t unit, std::string_view request_pdu)>;
+
+  TcpServer(boost::asio::io_context& io, Handler handler);
+  ~TcpServer();
+  TcpServer(const TcpServer&) = delete;
+  TcpServer& operator=(const TcpServer&) = delete;
+
+  // Binds host:port (port 0 picks an ephemeral port) and starts accepting. Returns
+  // kInvalidArgument for an unparsable address, kUnavailable when binding fails,
+  // kFailedPrecondition when already listening.
+  Status Listen(const std::string& host, uint16_t port);
+
+  // The bound port (valid after a successful Listen).
+  uint16_t port() const;
+
+  // Stops accepting and closes every open connection. Idempotent.
+  void Stop();
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace wattline::modbus

@@ -1,0 +1,214 @@
+#include "server/api.h"
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/password.h"
+
+namespace wattline::server {
+namespace bhttp = boost::beast::http;
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+namespace {
+constexpr char kCookie[] = "wl_session";
+
+Result<int64_t> IntParam(const std::map<std::string, std::string>& params, const std::string& name,
+                         std::optional<int64_t> fallback = std::nullopt) {
+  auto it = params.find(name);
+  if (it == params.end()) {
+    if (fallback) return *fallback;
+    return Fail(InvalidArgument("parameter '" + name + "' is required"));
+  }
+  int64_t v = 0;
+  const std::string& s = it->second;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size()) {
+    return Fail(InvalidArgument("parameter '" + name + "' must be an integer, got '" + s + "'"));
+  }
+  return v;
+}
+
+const char* KindName(SignalKind k) { return k == SignalKind::kCounter ? "counter" : "instant"; }
+
+json SignalJson(const SignalInfo& s) {
+  return {{"id", s.id}, {"meter_id", s.device_id}, {"name", s.name}, {"unit", s.unit}, {"kind", KindName(s.kind)}};
+}
+
+json SessionJson(const Session& s) {
+  return {{"username", s.username}, {"role", s.role}, {"tenant", {{"id", s.tenant_id}, {"name", s.tenant_name}}}};
+}
+
+json Num(double v) { return std::isfinite(v) ? json(v) : json(); }
+}  // namespace
+
+void Api::Register(http::Router& router) {
+  router.Add(bhttp::verb::post, "/api/v1/login", [this](Request& r) { return Login(r); });
+  router.Add(bhttp::verb::post, "/api/v1/logout", [this](Request& r) { return Logout(r); });
+  router.Add(bhttp::verb::get, "/api/v1/me", [this](Request& r) { return Me(r); });
+  router.Add(bhttp::verb::get, "/api/v1/meters", [this](Request& r) { return Meters(r); });
+  router.Add(bhttp::verb::get, "/api/v1/signals", [this](Request& r) { return Signals(r); });
+  router.Add(bhttp::verb::get, "/api/v1/latest", [this](Request& r) { return Latest(r); });
+  router.Add(bhttp::verb::get, "/api/v1/signals/{id}/history", [this](Request& r) { return History(r); });
+}
+
+Result<Session> Api::Authenticate(const Request& req, bool state_changing) {
+  auto s = sessions_.Find(req.Cookie(kCookie));
+  if (!s) return s;
+  // SameSite=Strict already keeps cross-site requests cookie-less; the custom header is a
+  // second line that a cross-site form cannot send.
+  if (state_changing && req.Header("X-Requested-With") != "wattline") {
+    return Fail(PermissionDenied("missing X-Requested-With header"));
+  }
+  return s;
+}
+
+Response Api::Login(Request& req) {
+  json body = json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object() || !body.contains("username") || !body.contains("password") ||
+      !body["username"].is_string() || !body["password"].is_string()) {
+    return Response::Error(InvalidArgument("expected {\"username\": ..., \"password\": ...}"));
+  }
+  const std::string username = body["username"];
+  const std::string password = body["password"];
+  if (Status s = sessions_.LoginAllowed(username); !s.ok()) {
+    spdlog::warn("login for '{}' from {} refused: locked after repeated failures", username, req.remote);
+    return Response::Error(s);
+  }
+  auto user = catalog_.FindUser(username);
+  // Hash even for unknown users so that timing does not reveal which user names exist.
+  static const std::string dummy = HashPassword("wattline-dummy").value_or("");
+  bool ok = VerifyPassword(password, user ? user->password_hash : dummy) && user.has_value();
+  if (!ok) {
+    sessions_.LoginFailed(username);
+    spdlog::warn("failed login for '{}' from {}", username, req.remote);
+    return Response::Error(Unauthenticated("wrong user name or password"));
+  }
+  sessions_.LoginSucceeded(username);
+  Session s{user->id, user->tenant_id, user->tenant_name, user->username, user->role, {}, {}};
+  std::string token = sessions_.Create(s);
+  spdlog::info("user '{}' logged in from {}", username, req.remote);
+  Response r = Response::Json(SessionJson(s));
+  r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + token +
+                                           "; Path=/; HttpOnly; Secure; SameSite=Strict");
+  return r;
+}
+
+Response Api::Logout(Request& req) {
+  auto s = Authenticate(req, true);
+  if (!s) return Response::Error(s.error());
+  sessions_.Remove(req.Cookie(kCookie));
+  Response r = Response::NoContent();
+  r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+  return r;
+}
+
+Response Api::Me(Request& req) {
+  auto s = Authenticate(req, false);
+  if (!s) return Response::Error(s.error());
+  return Response::Json(SessionJson(*s));
+}
+
+Response Api::Meters(Request& req) {
+  auto s = Authenticate(req, false);
+  if (!s) return Response::Error(s.error());
+  auto devices = catalog_.ListDevices(s->tenant_id);
+  if (!devices) return Response::Error(devices.error());
+  json out = json::array();
+  for (const auto& d : *devices) {
+    json signals = json::array();
+    for (const auto& sig : d.signals) signals.push_back(SignalJson(sig));
+    out.push_back({{"id", d.id}, {"name", d.name}, {"model", d.model},
+                   {"site", {{"id", d.site_id}, {"name", d.site_name}}}, {"connector", d.connector},
+                   {"last_seen_ms", d.last_seen_ms}, {"signals", signals}});
+  }
+  return Response::Json(out);
+}
+
+Response Api::Signals(Request& req) {
+  auto s = Authenticate(req, false);
+  if (!s) return Response::Error(s.error());
+  std::optional<int64_t> meter;
+  if (req.query.count("meter")) {
+    auto m = IntParam(req.query, "meter");
+    if (!m) return Response::Error(m.error());
+    meter = *m;
+  }
+  auto signals = catalog_.ListSignals(s->tenant_id, meter);
+  if (!signals) return Response::Error(signals.error());
+  json out = json::array();
+  for (const auto& sig : *signals) out.push_back(SignalJson(sig));
+  return Response::Json(out);
+}
+
+Response Api::Latest(Request& req) {
+  auto s = Authenticate(req, false);
+  if (!s) return Response::Error(s.error());
+  std::optional<int64_t> meter;
+  if (req.query.count("meter")) {
+    auto m = IntParam(req.query, "meter");
+    if (!m) return Response::Error(m.error());
+    meter = *m;
+  }
+  auto signals = catalog_.ListSignals(s->tenant_id, meter);
+  if (!signals) return Response::Error(signals.error());
+  std::vector<int64_t> ids;
+  std::map<int64_t, int64_t> meter_of;
+  for (const auto& sig : *signals) {
+    ids.push_back(sig.id);
+    meter_of[sig.id] = sig.device_id;
+  }
+  auto latest = store_.Latest(ids);
+  if (!latest) return Response::Error(latest.error());
+  json out = json::array();
+  for (const auto& v : *latest) {
+    out.push_back({{"signal_id", v.signal_id}, {"meter_id", meter_of[v.signal_id]}, {"ts_ms", v.ts_ms},
+                   {"value", Num(v.value)}, {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
+  }
+  return Response::Json(out);
+}
+
+Response Api::History(Request& req) {
+  auto s = Authenticate(req, false);
+  if (!s) return Response::Error(s.error());
+  auto id = IntParam(req.path_params, "id");
+  auto from = IntParam(req.query, "from");
+  auto to = IntParam(req.query, "to");
+  auto max_points = IntParam(req.query, "max_points", 0);
+  for (const auto* r : {&id, &from, &to, &max_points}) {
+    if (!*r) return Response::Error(r->error());
+  }
+  if (*to <= *from) return Response::Error(InvalidArgument("'to' must be after 'from'"));
+  if (*max_points < 0 || *max_points > 100000) {
+    return Response::Error(InvalidArgument("max_points must be between 0 and 100000"));
+  }
+  auto signal = catalog_.GetSignal(s->tenant_id, *id);
+  if (!signal) return Response::Error(signal.error());
+  constexpr size_t kMaxRaw = 500000;
+  auto points = store_.Range(*id, *from, *to, kMaxRaw);
+  if (!points) return Response::Error(points.error());
+  if (*max_points > 0) {
+    *points = historian::DownsampleMinMax(*points, *from, *to, static_cast<size_t>(*max_points));
+  }
+  json pts = json::array();
+  for (const auto& p : *points) pts.push_back(json::array({p.ts_ms, Num(p.value)}));
+  return Response::Json({{"signal", SignalJson(*signal)}, {"points", std::move(pts)}});
+}
+
+Result<http::WebSocketOpen> Api::OpenLive(Request& req) {
+  auto s = sessions_.Find(req.Cookie(kCookie));
+  if (!s) return Fail(s.error());
+  int64_t tenant = s->tenant_id;
+  return http::WebSocketOpen([this, tenant](std::shared_ptr<http::WebSocketSession> ws) {
+    hub_.Join(tenant, ws);
+    std::weak_ptr<http::WebSocketSession> weak = ws;
+    ws->OnClose([this, tenant, weak] {
+      if (auto sp = weak.lock()) hub_.Leave(tenant, sp);
+    });
+  });
+}
+
+}  // namespace wattline::server

@@ -1,0 +1,40 @@
+// Api: the browser-facing REST endpoints and the live WebSocket of docs/api.md. Every handler
+// authenticates the session and scopes every read to the session's tenant.
+// Thread-safety: used from the server's I/O thread.
+#pragma once
+
+#include "historian/sample_store.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "server/catalog.h"
+#include "server/live_hub.h"
+#include "server/sessions.h"
+
+namespace wattline::server {
+
+class Api {
+ public:
+  Api(Catalog& catalog, historian::SampleStore& store, SessionStore& sessions, LiveHub& hub)
+      : catalog_(catalog), store_(store), sessions_(sessions), hub_(hub) {}
+
+  void Register(http::Router& router);
+  // The handler for GET /api/v1/live.
+  Result<http::WebSocketOpen> OpenLive(http::Request& req);
+
+ private:
+  Result<Session> Authenticate(const http::Request& req, bool state_changing);
+  http::Response Login(http::Request& req);
+  http::Response Logout(http::Request& req);
+  http::Response Me(http::Request& req);
+  http::Response Meters(http::Request& req);
+  http::Response Signals(http::Request& req);
+  http::Response Latest(http::Request& req);
+  http::Response History(http::Request& req);
+
+  Catalog& catalog_;
+  historian::SampleStore& store_;
+  SessionStore& sessions_;
+  LiveHub& hub_;
+};
+
+}  // namespace wattline::server

@@ -1,0 +1,100 @@
+// Catalog: the server's configuration data model in SQLite: tenants, sites, users, connectors,
+// devices (meters) and signals, each with a stable integer id. Every lookup that serves a user
+// takes the caller's tenant id and never returns another tenant's rows.
+// Thread-safety: not thread-safe; the server uses it from its single I/O thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/sample.h"
+#include "historian/sqlite_db.h"
+
+namespace wattline::server {
+
+struct User {
+  int64_t id = 0;
+  int64_t tenant_id = 0;
+  std::string tenant_name;
+  std::string username;
+  std::string password_hash;
+  std::string role;  // viewer, operator, engineer, administrator
+};
+
+struct Connector {
+  int64_t id = 0;
+  int64_t tenant_id = 0;
+  int64_t site_id = 0;
+  std::string name;
+  uint64_t acked_seq = 0;
+};
+
+struct SignalInfo {
+  int64_t id = 0;
+  int64_t device_id = 0;
+  std::string name;
+  std::string unit;
+  SignalKind kind = SignalKind::kInstant;
+};
+
+struct DeviceInfo {
+  int64_t id = 0;
+  std::string name;
+  std::string model;
+  int64_t site_id = 0;
+  std::string site_name;
+  std::string connector;
+  int64_t last_seen_ms = 0;
+  std::vector<SignalInfo> signals;
+};
+
+class Catalog {
+ public:
+  // Opens (creating and migrating) the configuration database at `path`.
+  static Result<std::unique_ptr<Catalog>> Open(const std::string& path);
+
+  // Tenants and sites: returns the id of the named row, creating it when missing.
+  Result<int64_t> EnsureTenant(const std::string& name);
+  Result<int64_t> EnsureSite(int64_t tenant_id, const std::string& name);
+
+  Result<int64_t> UserCount();
+  // kAlreadyExists when the username is taken.
+  Result<int64_t> CreateUser(int64_t tenant_id, const std::string& username,
+                             const std::string& password_hash, const std::string& role);
+  // kNotFound when there is no such user.
+  Result<User> FindUser(const std::string& username);
+
+  // Creates or updates a connector credential (only the token's hash is stored).
+  Status UpsertConnector(int64_t tenant_id, int64_t site_id, const std::string& name,
+                         const std::string& token_hash);
+  // kUnauthenticated when no connector has this token hash.
+  Result<Connector> FindConnectorByTokenHash(const std::string& token_hash);
+  Status SetConnectorAck(int64_t connector_id, uint64_t acked_seq, int64_t seen_ms);
+
+  // Device and signal ids for ingest, created on first sight and cached.
+  Result<int64_t> ResolveDevice(const Connector& c, const std::string& key, const std::string& model,
+                                int64_t seen_ms);
+  Result<int64_t> ResolveSignal(int64_t tenant_id, int64_t device_id, const std::string& name,
+                                const std::string& unit, SignalKind kind);
+
+  // Tenant-scoped reads for the API.
+  Result<std::vector<DeviceInfo>> ListDevices(int64_t tenant_id);
+  Result<std::vector<SignalInfo>> ListSignals(int64_t tenant_id, std::optional<int64_t> device_id);
+  // kNotFound when the signal does not exist or belongs to another tenant.
+  Result<SignalInfo> GetSignal(int64_t tenant_id, int64_t signal_id);
+
+ private:
+  explicit Catalog(std::unique_ptr<historian::SqliteDb> db) : db_(std::move(db)) {}
+  Status Migrate();
+
+  std::unique_ptr<historian::SqliteDb> db_;
+  std::map<std::pair<int64_t, std::string>, int64_t> device_cache_;
+  std::map<std::pair<int64_t, std::string>, int64_t> signal_cache_;
+  std::map<int64_t, int64_t> device_seen_written_;  // device id -> last_seen_ms written
+};
+
+}  // namespace wattline::server

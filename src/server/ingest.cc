@@ -1,0 +1,90 @@
+#include "server/ingest.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/time.h"
+#include "server/password.h"
+#include "wire/batch.h"
+#include "wire/reading_codec.h"
+
+namespace wattline::server {
+
+http::Response Ingest::Handle(http::Request& req) {
+  std::string auth = req.Header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth.rfind(kBearer, 0) != 0) {
+    spdlog::warn("ingest from {} without a bearer token", req.remote);
+    return http::Response::Error(Unauthenticated("connector token missing"));
+  }
+  auto connector = catalog_.FindConnectorByTokenHash(TokenHash(auth.substr(kBearer.size())));
+  if (!connector) {
+    spdlog::warn("ingest from {} with an unknown token", req.remote);
+    return http::Response::Error(connector.error());
+  }
+  auto batch = wire::DecodeBatch(req.body());
+  if (!batch) {
+    spdlog::warn("malformed batch from connector {} ({}): {}", connector->name, req.remote,
+                 batch.error().ToString());
+    return http::Response::Error(batch.error());
+  }
+  if (batch->connector_id != connector->name) {
+    spdlog::warn("connector {} sent a batch labelled {}", connector->name, batch->connector_id);
+    return http::Response::Error(PermissionDenied("batch connector id does not match the credential"));
+  }
+
+  // Decode everything first: a batch is stored whole or not at all.
+  const int64_t now = ToUnixMs(RealTime().SystemNow());
+  std::vector<historian::StoredSample> samples;
+  nlohmann::json live = nlohmann::json::array();
+  uint64_t acked = connector->acked_seq;
+  uint64_t skipped = 0;
+  for (const wire::BatchRecord& rec : batch->records) {
+    if (rec.seq <= connector->acked_seq) {
+      ++skipped;
+      continue;
+    }
+    if (acked + 1 != rec.seq) {
+      spdlog::warn("connector {}: records {}..{} never arrived (connector-side data loss)",
+                   connector->name, acked + 1, rec.seq - 1);
+    }
+    auto reading = wire::DecodeReading(rec.reading);
+    if (!reading) {
+      spdlog::warn("connector {}: record {} is malformed: {}", connector->name, rec.seq,
+                   reading.error().ToString());
+      return http::Response::Error(InvalidArgument("record " + std::to_string(rec.seq) + ": " +
+                                                   reading.error().message()));
+    }
+    auto device = catalog_.ResolveDevice(*connector, reading->device, reading->model, now);
+    if (!device) return http::Response::Error(device.error());
+    for (const wire::SignalValue& v : reading->values) {
+      auto signal = catalog_.ResolveSignal(connector->tenant_id, *device, v.signal, v.unit, v.kind);
+      if (!signal) return http::Response::Error(signal.error());
+      samples.push_back({*signal, reading->ts_ms, v.value, v.quality});
+      live.push_back({{"signal_id", *signal}, {"meter_id", *device}, {"ts_ms", reading->ts_ms},
+                      {"value", std::isfinite(v.value) ? nlohmann::json(v.value) : nlohmann::json()},
+                      {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
+    }
+    acked = rec.seq;
+  }
+  if (Status s = store_.Append(samples); !s.ok()) {
+    spdlog::error("storing a batch of connector {} failed: {}", connector->name, s.ToString());
+    return http::Response::Error(Unavailable("storage failed; retry later"));
+  }
+  if (acked != connector->acked_seq) {
+    if (Status s = catalog_.SetConnectorAck(connector->id, acked, now); !s.ok()) {
+      // The samples are stored; a resend is harmless because storage ignores duplicates.
+      spdlog::error("recording the ack of connector {} failed: {}", connector->name, s.ToString());
+      return http::Response::Error(Unavailable("storage failed; retry later"));
+    }
+  }
+  ++batches_;
+  if (skipped) spdlog::info("connector {}: {} records were already stored", connector->name, skipped);
+  spdlog::debug("connector {}: {} samples stored, acked {}", connector->name, samples.size(), acked);
+  if (!live.empty()) {
+    hub_.Publish(connector->tenant_id, nlohmann::json{{"type", "values"}, {"values", live}}.dump());
+  }
+  return http::Response::Json({{"acked_seq", acked}});
+}
+
+}  // namespace wattline::server

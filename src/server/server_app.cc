@@ -1,0 +1,208 @@
+#include "server/server_app.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include "core/flags.h"
+#include "core/log.h"
+#include "historian/sqlite_sample_store.h"
+#include "http/server.h"
+#include "http/tls.h"
+#include "server/api.h"
+#include "server/catalog.h"
+#include "server/ingest.h"
+#include "server/password.h"
+
+namespace wattline::server {
+namespace fs = std::filesystem;
+namespace bhttp = boost::beast::http;
+
+struct ServerApp::Impl {
+  boost::asio::io_context& io;
+  std::unique_ptr<Catalog> catalog;
+  std::unique_ptr<historian::SqliteSampleStore> store;
+  std::unique_ptr<SessionStore> sessions;
+  LiveHub hub;
+  std::unique_ptr<Ingest> ingest;
+  std::unique_ptr<Api> api;
+  http::Router router;
+  std::unique_ptr<http::HttpsServer> server;
+  uint16_t port = 0;
+  std::string cert_path;
+  std::string admin_password;
+
+  explicit Impl(boost::asio::io_context& io) : io(io) {}
+};
+
+ServerApp::ServerApp(boost::asio::io_context& io) : impl_(std::make_unique<Impl>(io)) {}
+ServerApp::~ServerApp() { Stop(); }
+uint16_t ServerApp::port() const { return impl_->port; }
+const std::string& ServerApp::tls_cert_path() const { return impl_->cert_path; }
+const std::string& ServerApp::initial_admin_password() const { return impl_->admin_password; }
+
+Status ServerApp::Start(const ServerConfig& config) {
+  Impl& d = *impl_;
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  if (ec) return FailedPrecondition("cannot create data folder " + config.data_dir + ": " + ec.message());
+  ::chmod(config.data_dir.c_str(), 0700);
+
+  auto catalog = Catalog::Open((fs::path(config.data_dir) / "config.db").string());
+  if (!catalog) return catalog.error();
+  d.catalog = std::move(*catalog);
+  auto store = historian::SqliteSampleStore::Open((fs::path(config.data_dir) / "samples.db").string());
+  if (!store) return store.error();
+  d.store = std::move(*store);
+
+  auto tenant = d.catalog->EnsureTenant("default");
+  if (!tenant) return tenant.error();
+  auto users = d.catalog->UserCount();
+  if (!users) return users.error();
+  if (*users == 0) {
+    std::string password = config.admin_password.empty() ? GeneratePassword() : config.admin_password;
+    auto hash = HashPassword(password);
+    if (!hash) return hash.error();
+    auto id = d.catalog->CreateUser(*tenant, "admin", *hash, "administrator");
+    if (!id) return id.error();
+    d.admin_password = password;
+    fs::path file = fs::path(config.data_dir) / "initial-admin-password";
+    mode_t old = umask(077);
+    std::ofstream(file) << password << "\n";
+    umask(old);
+    spdlog::info("created user 'admin'; the first-login password is in {}", file.string());
+  }
+  for (const ConnectorCredential& c : config.connectors) {
+    auto t = d.catalog->EnsureTenant(c.tenant);
+    if (!t) return t.error();
+    auto site = d.catalog->EnsureSite(*t, c.site);
+    if (!site) return site.error();
+    if (Status s = d.catalog->UpsertConnector(*t, *site, c.name, TokenHash(c.token)); !s.ok()) return s;
+    spdlog::info("connector '{}' may deliver data to tenant '{}', site '{}'", c.name, c.tenant, c.site);
+  }
+
+  d.cert_path = config.tls_cert.empty() ? (fs::path(config.data_dir) / "tls" / "server.crt").string() : config.tls_cert;
+  std::string key = config.tls_key.empty() ? (fs::path(config.data_dir) / "tls" / "server.key").string() : config.tls_key;
+  if (config.tls_cert.empty() && config.tls_key.empty()) {
+    if (Status s = http::EnsureSelfSignedCertificate(d.cert_path, key, config.tls_hostnames); !s.ok()) return s;
+  }
+  auto tls = http::MakeServerContext(d.cert_path, key);
+  if (!tls) return tls.error();
+
+  d.sessions = std::make_unique<SessionStore>(RealTime());
+  d.ingest = std::make_unique<Ingest>(*d.catalog, *d.store, d.hub);
+  d.api = std::make_unique<Api>(*d.catalog, *d.store, *d.sessions, d.hub);
+  d.api->Register(d.router);
+  d.router.Add(bhttp::verb::post, "/api/v1/ingest", [&d](http::Request& r) { return d.ingest->Handle(r); });
+  http::ServerOptions opts;
+  opts.web_root = config.web_root;
+  if (!opts.web_root.empty() && !fs::exists(fs::path(opts.web_root) / "index.html")) {
+    spdlog::warn("web root {} has no index.html; build the browser app with `npm run build` in web/",
+                 opts.web_root);
+  }
+  d.server = std::make_unique<http::HttpsServer>(d.io, *tls, d.router, opts);
+  d.server->AddWebSocket("/api/v1/live", [&d](http::Request& r) { return d.api->OpenLive(r); });
+  auto port = d.server->Listen(config.listen_address, config.listen_port);
+  if (!port) return port.error();
+  d.port = *port;
+  spdlog::info("listening on https://{}:{}/", config.listen_address, d.port);
+  return Status::Ok();
+}
+
+void ServerApp::Stop() {
+  if (impl_->server) impl_->server->Stop();
+}
+
+Result<std::vector<ConnectorCredential>> ConnectorsFromToml(const toml::table& table) {
+  std::vector<ConnectorCredential> out;
+  const toml::array* arr = table["connector"].as_array();
+  if (!arr) return out;
+  for (const auto& node : *arr) {
+    const toml::table* t = node.as_table();
+    if (!t) return Fail(InvalidArgument("[[connector]] entries must be tables"));
+    ConnectorCredential c;
+    auto name = (*t)["name"].value<std::string>();
+    auto token = (*t)["token"].value<std::string>();
+    if (!name || !token || name->empty() || token->size() < 16) {
+      return Fail(InvalidArgument("each [[connector]] needs a name and a token of at least 16 characters"));
+    }
+    c.name = *name;
+    c.token = *token;
+    c.tenant = (*t)["tenant"].value_or(c.tenant);
+    c.site = (*t)["site"].value_or(c.site);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+int RunServerMain(int argc, char** argv) {
+  Options options("wattline-server", "The Wattline server: ingest, storage, REST API and web app over HTTPS.");
+  options.Add("listen", "127.0.0.1:8443", "address and port to serve HTTPS on (port 0 = any free port)");
+  options.Add("data_dir", "wattline-data", "folder for databases, TLS certificate and key");
+  options.Add("web_root", "", "folder of the built browser app (web/dist)");
+  options.Add("tls_cert", "", "TLS certificate chain (PEM); default: generated self-signed in data_dir/tls");
+  options.Add("tls_key", "", "TLS private key (PEM), with tls_cert");
+  options.Add("admin_password", "", "password of 'admin' when the server creates it at first start; default: generated");
+  options.Add("port_file", "", "write the bound port to this file once listening");
+  Status st = options.Parse(argc, argv);
+  if (st.code() == Code::kCancelled) return 0;
+  if (!st.ok()) {
+    std::cerr << "wattline-server: " << st.message() << "\n";
+    return 2;
+  }
+  if (Status s = SetupLogging("server", options.Get("log_level")); !s.ok()) {
+    std::cerr << "wattline-server: " << s.message() << "\n";
+    return 2;
+  }
+  ServerConfig config;
+  auto hp = http::ParseHostPort(options.Get("listen"));
+  if (!hp) {
+    spdlog::critical("--listen: {}", hp.error().message());
+    return 2;
+  }
+  config.listen_address = hp->first;
+  config.listen_port = hp->second;
+  config.data_dir = options.Get("data_dir");
+  config.web_root = options.Get("web_root");
+  config.tls_cert = options.Get("tls_cert");
+  config.tls_key = options.Get("tls_key");
+  config.admin_password = options.Get("admin_password");
+  auto connectors = ConnectorsFromToml(options.toml());
+  if (!connectors) {
+    spdlog::critical("config: {}", connectors.error().message());
+    return 2;
+  }
+  config.connectors = *connectors;
+
+  boost::asio::io_context io(1);
+  ServerApp app(io);
+  if (Status s = app.Start(config); !s.ok()) {
+    spdlog::critical("cannot start: {}", s.ToString());
+    return 1;
+  }
+  if (!app.initial_admin_password().empty()) {
+    std::cout << "First login: user 'admin', password '" << app.initial_admin_password() << "'" << std::endl;
+  }
+  if (!options.Get("port_file").empty()) {
+    std::string tmp = options.Get("port_file") + ".tmp";
+    std::ofstream(tmp) << app.port() << "\n";
+    fs::rename(tmp, options.Get("port_file"));
+  }
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    spdlog::info("signal {}: shutting down", sig);
+    app.Stop();
+    io.stop();
+  });
+  io.run();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace wattline::server

@@ -1,0 +1,72 @@
+// Fleet: N simulated Janitza UMG meters, each with its own seed, physics and Modbus TCP
+// listener, all served from one io_context. Each meter answers any unit id (echoed back).
+// Thread-safety: not thread-safe; create, Start and Stop on the io_context's thread (or before
+// it runs). `time` must outlive the fleet.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "core/status.h"
+#include "core/time.h"
+#include "modbus/tcp_server.h"
+#include "sim/meter_physics.h"
+
+namespace wattline::sim {
+
+struct FleetOptions {
+  int meters = 10;
+  std::string host = "127.0.0.1";
+  uint16_t base_port = 5020;  // meter i listens on base_port + i; 0: an ephemeral port each
+  uint64_t seed = 1;          // meter i uses seed + i
+};
+
+// What the connector needs to reach one simulated meter.
+struct MeterEndpoint {
+  std::string key;  // "meter-01"
+  std::string host;
+  uint16_t port = 0;
+  uint8_t unit_id = 1;
+  std::string profile;  // "janitza-umg96rm-e"
+};
+
+class Fleet {
+ public:
+  Fleet(boost::asio::io_context& io, FleetOptions options, TimeSource& time = RealTime());
+  ~Fleet();
+
+  // Binds every listener. kInvalidArgument for bad options (meters outside 1..1000, ports past
+  // 65535), kUnavailable when a port cannot be bound (listeners already opened are closed).
+  Status Start();
+  void Stop();
+
+  // Valid after Start.
+  const std::vector<MeterEndpoint>& endpoints() const { return endpoints_; }
+  // The physics of meter i (for tests).
+  MeterPhysics& physics(size_t i) { return meters_[i]->physics; }
+
+  // The endpoints as TOML [[meter]] tables (key, host, port, unit_id, profile).
+  std::string MetersToml() const;
+  // Writes MetersToml() to `path` (via a temporary file and rename). kUnavailable on I/O errors.
+  Status WriteMetersFile(const std::filesystem::path& path) const;
+
+ private:
+  struct Meter {
+    Meter(uint64_t seed, TimeSource& time) : physics(seed, time) {}
+    MeterPhysics physics;
+    std::unique_ptr<modbus::TcpServer> server;
+  };
+
+  boost::asio::io_context& io_;
+  FleetOptions options_;
+  TimeSource& time_;
+  std::vector<std::unique_ptr<Meter>> meters_;
+  std::vector<MeterEndpoint> endpoints_;
+};
+
+}  // namespace wattline::sim

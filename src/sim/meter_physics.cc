@@ -1,0 +1,129 @@
+#include "sim/meter_physics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace wattline::sim {
+namespace {
+
+uint64_t SplitMix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Uniform in [0, 1) from (seed, channel, bucket).
+double Hash01(uint64_t seed, uint64_t channel, int64_t bucket) {
+  uint64_t h = SplitMix(seed ^ SplitMix(channel * 0x100000001B3ull ^ SplitMix(static_cast<uint64_t>(bucket))));
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
+
+// Smooth value noise in [-1, 1] with features every `period_s` seconds.
+double Noise(uint64_t seed, uint64_t channel, double t_s, double period_s) {
+  double x = t_s / period_s;
+  double k = std::floor(x);
+  double f = x - k;
+  double a = Hash01(seed, channel, static_cast<int64_t>(k)) * 2 - 1;
+  double b = Hash01(seed, channel, static_cast<int64_t>(k) + 1) * 2 - 1;
+  double s = f * f * (3 - 2 * f);
+  return a + (b - a) * s;
+}
+
+double HourOfDay(double unix_s) { return std::fmod(unix_s, 86400.0) / 3600.0; }
+
+// Household-like load shape: ~0.25 at night, up to ~1 in the late afternoon.
+double LoadShape(double hour) {
+  double day = std::exp(-std::pow((hour - 13.0) / 4.5, 2));
+  double evening = 0.6 * std::exp(-std::pow((hour - 19.0) / 2.0, 2));
+  return 0.25 + 0.75 * std::min(1.0, day + evening);
+}
+
+// PV yield 0..1: a half sine from 06:00 to 18:00.
+double PvShape(double hour) {
+  if (hour < 6 || hour > 18) return 0;
+  return std::sin(std::numbers::pi * (hour - 6) / 12);
+}
+
+double UnixSeconds(SystemTime t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+MeterPhysics::MeterPhysics(uint64_t seed, TimeSource& time) : seed_(seed), time_(time) {
+  for (int p = 0; p < 3; ++p) base_load_w_[p] = 300 + 2200 * Hash01(seed_, 1, p);
+  if (Hash01(seed_, 2, 0) < 0.3) pv_peak_w_ = 3000 + 7000 * Hash01(seed_, 2, 1);
+  state_ = At(time_.SystemNow());
+  state_.energy_import_wh = std::round(1e6 + 4e7 * Hash01(seed_, 3, 0));
+  state_.energy_export_wh = has_pv() ? std::round(1e5 + 1e7 * Hash01(seed_, 3, 1)) : 0;
+}
+
+double MeterPhysics::PhasePower(int phase, double t) const {
+  double hour = HourOfDay(t);
+  double load = base_load_w_[phase] * LoadShape(hour) * (1 + 0.08 * Noise(seed_, 10 + phase, t, 7));
+  // An appliance that runs for a whole quarter hour in about 15 % of quarter hours.
+  int64_t quarter = static_cast<int64_t>(std::floor(t / 900));
+  if (Hash01(seed_, 20 + phase, quarter) < 0.15) load += 1000 + 2000 * Hash01(seed_, 30 + phase, quarter);
+  double pv = 0;
+  if (has_pv()) {
+    double clouds = 0.8 + 0.2 * Noise(seed_, 40, t, 120);
+    pv = pv_peak_w_ * PvShape(hour) * clouds / 3;
+  }
+  return load - pv;
+}
+
+MeterState MeterPhysics::At(SystemTime time) const {
+  MeterState s;
+  s.time = time;
+  double t = UnixSeconds(time);
+  for (int p = 0; p < 3; ++p) {
+    double u = 230 + 3 * Noise(seed_, 50 + p, t, 60) + 0.5 * Noise(seed_, 53 + p, t, 3);
+    double cos_abs = 0.92 + 0.07 * Noise(seed_, 60 + p, t, 300);  // 0.85..0.99
+    double power = PhasePower(p, t);
+    double current = std::abs(power) / (u * cos_abs);
+    s.voltage[p] = u;
+    s.current[p] = current;
+    s.active_power[p] = power;
+    s.cos_phi[p] = power < 0 ? -cos_abs : cos_abs;
+    s.apparent_power[p] = u * current;
+    s.reactive_power[p] = std::sqrt(std::max(0.0, s.apparent_power[p] * s.apparent_power[p] - power * power));
+  }
+  for (int p = 0; p < 3; ++p) {
+    s.voltage_ll[p] = std::numbers::sqrt3 * (s.voltage[p] + s.voltage[(p + 1) % 3]) / 2;
+  }
+  s.frequency = 50 + 0.03 * Noise(seed_, 70, t, 20);
+  return s;
+}
+
+const MeterState& MeterPhysics::Advance() {
+  SystemTime now = time_.SystemNow();
+  double t0 = UnixSeconds(state_.time);
+  double t1 = UnixSeconds(now);
+  if (t1 <= t0) return state_;
+  // Trapezoidal integration in steps of at most 1 s; after a long pause (the clock jumped by
+  // days) cap the work at 86400 steps.
+  int steps = static_cast<int>(std::min(86400.0, std::ceil(t1 - t0)));
+  double dt = (t1 - t0) / steps;
+  double import_wh = state_.energy_import_wh;
+  double export_wh = state_.energy_export_wh;
+  auto total = [&](double t) { return PhasePower(0, t) + PhasePower(1, t) + PhasePower(2, t); };
+  double p_prev = total(t0);
+  for (int i = 1; i <= steps; ++i) {
+    double p = total(t0 + i * dt);
+    double wh = (p_prev + p) / 2 * dt / 3600;
+    if (wh >= 0) {
+      import_wh += wh;
+    } else {
+      export_wh -= wh;
+    }
+    p_prev = p;
+  }
+  state_ = At(now);
+  state_.energy_import_wh = import_wh;
+  state_.energy_export_wh = export_wh;
+  return state_;
+}
+
+}  // namespace wattline::sim
