@@ -56,8 +56,10 @@ MeterPhysics::MeterPhysics(uint64_t seed, TimeSource& time) : seed_(seed), time_
   for (int p = 0; p < 3; ++p) base_load_w_[p] = 300 + 2200 * Hash01(seed_, 1, p);
   if (Hash01(seed_, 2, 0) < 0.3) pv_peak_w_ = 3000 + 7000 * Hash01(seed_, 2, 1);
   state_ = At(time_.SystemNow());
-  state_.energy_import_wh = std::round(1e6 + 4e7 * Hash01(seed_, 3, 0));
-  state_.energy_export_wh = has_pv() ? std::round(1e5 + 1e7 * Hash01(seed_, 3, 1)) : 0;
+  // Counters start low (10 kWh .. 1 MWh), as on a recently installed meter, so that the
+  // float32 register still resolves fractions of a Wh.
+  state_.energy_import_wh = std::round(1e4 + 1e6 * Hash01(seed_, 3, 0));
+  state_.energy_export_wh = has_pv() ? std::round(1e3 + 1e5 * Hash01(seed_, 3, 1)) : 0;
 }
 
 double MeterPhysics::PhasePower(int phase, double t) const {

@@ -1,0 +1,145 @@
+"""From meter to server: simulator, connector and server as separate processes on loopback.
+
+Asserts through the REST API that every simulated meter has values, that a meter's imported
+energy grows by the integral of its power, that bad input is refused without harm, and that a
+20 s server outage loses and duplicates no sample."""
+import json
+import time
+import unittest
+
+from stack import Stack, TOKEN, wait_for
+
+METERS = 10
+
+
+def signal_ids(meters_json, name):
+    return {m["name"]: {s["name"]: s["id"] for s in m["signals"]} for m in meters_json}[name]
+
+
+def float32_ulp(x):
+    """Spacing of float32 values near x: the resolution of a float32 register."""
+    import math
+    m, e = math.frexp(abs(x) or 1.0)
+    return 2.0 ** (e - 24)
+
+
+class EndToEndTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(meters=METERS)
+        try:
+            cls.stack.start_sim()
+            cls.stack.start_server()
+            cls.stack.start_edge()
+            status, body = cls.stack.api.login("admin", cls.stack.admin_password())
+            assert status == 200, body
+            wait_for(lambda: len(cls.stack.meters_with_values()) == METERS, 90, f"{METERS} meters with values")
+        except Exception:
+            print(cls.stack.logs())
+            cls.stack.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.close()
+
+    def fail_with_logs(self, msg):
+        self.fail(msg + "\n" + self.stack.logs())
+
+    def test_1_every_meter_has_plausible_values(self):
+        values = self.stack.meters_with_values()
+        self.assertEqual(len(values), METERS)
+        now_ms = time.time() * 1000
+        for name, v in values.items():
+            for signal in ("voltage_l1_n", "current_l1", "active_power_total", "frequency",
+                           "active_energy_import", "cos_phi_l1"):
+                self.assertIn(signal, v, f"{name} lacks {signal}")
+            self.assertTrue(200 < v["voltage_l1_n"]["value"] < 260, v["voltage_l1_n"])
+            self.assertTrue(49 < v["frequency"]["value"] < 51, v["frequency"])
+            self.assertLess(now_ms - v["active_power_total"]["ts_ms"], 30000, f"{name} values are stale")
+            # P = U * I * cos phi per phase, as read from the meter's registers (float32).
+            p = v["active_power_l1"]["value"]
+            uic = v["voltage_l1_n"]["value"] * v["current_l1"]["value"] * v["cos_phi_l1"]["value"]
+            self.assertAlmostEqual(p, uic, delta=max(1.0, abs(p) * 1e-3), msg=name)
+
+    def test_2_imported_energy_grows_by_the_integral_of_power(self):
+        meters = self.stack.api.get("/api/v1/meters")
+        time.sleep(30)  # let 30+ s of samples accumulate
+        now_ms = int(time.time() * 1000)
+        checked = 0
+        for m in meters:
+            ids = {s["name"]: s["id"] for s in m["signals"]}
+            power = self.stack.history(ids["active_power_total"], now_ms - 120000, now_ms)
+            energy = {ts: v for ts, v in self.stack.history(ids["active_energy_import"], now_ms - 120000, now_ms)}
+            power = [(ts, v) for ts, v in power if ts in energy]
+            self.assertGreater(len(power), 25, f"{m['name']}: too few samples")
+            if any(v <= 0 for _, v in power):
+                continue  # exporting (PV) meters count export, not import
+            integral_wh = sum((t1 - t0) / 3.6e6 * (p0 + p1) / 2
+                              for (t0, p0), (t1, p1) in zip(power, power[1:]))
+            delta_wh = energy[power[-1][0]] - energy[power[0][0]]
+            # 1 % of the energy, plus the float32 register's resolution at both ends.
+            tolerance = 0.01 * integral_wh + 2 * float32_ulp(energy[power[-1][0]])
+            self.assertAlmostEqual(delta_wh, integral_wh, delta=tolerance,
+                                   msg=f"{m['name']}: counter grew {delta_wh} Wh, power integral {integral_wh} Wh")
+            checked += 1
+        self.assertGreater(checked, 0, "no importing meter to check")
+
+    def test_3_bad_input_is_refused_and_logged(self):
+        api = self.stack.api
+        status, body = api.login("admin", "wrong-password")
+        self.assertEqual(status, 401)
+        self.assertEqual(body["error"]["code"], "unauthenticated")
+        status, body = api.request("POST", "/api/v1/ingest", b"\x00garbage",
+                                   {"Authorization": "Bearer " + TOKEN,
+                                    "Content-Type": "application/vnd.wattline.batch"})
+        self.assertEqual(status, 400)
+        self.assertEqual(body["error"]["code"], "invalid_argument")
+        status, _ = api.request("POST", "/api/v1/ingest", b"WLB", {"Authorization": "Bearer wrong"})
+        self.assertEqual(status, 401)
+        status, body = api.request("GET", "/api/v1/signals/1/history?from=abc&to=1")
+        self.assertEqual(status, 400)
+        status, body = api.request("GET", "/api/v1/signals/999999/history?from=0&to=1")
+        self.assertEqual(status, 404)
+        # The server logged the bad batch and still serves.
+        wait_for(lambda: "malformed batch" in self.stack.procs["server"].output(), 10, "the bad-batch log line")
+        self.assertEqual(len(self.stack.meters_with_values()), METERS)
+
+    def test_4_server_outage_loses_and_duplicates_nothing(self):
+        meters = self.stack.api.get("/api/v1/meters")
+        before_ms = int(time.time() * 1000)
+        code = self.stack.stop("server")
+        self.assertEqual(code, 0, "server did not shut down cleanly")
+        time.sleep(20)
+        self.stack.start_server()
+        status, body = self.stack.api.login("admin", self.stack.admin_password())
+        self.assertEqual(status, 200, body)
+        restart_ms = int(time.time() * 1000)
+
+        # The connector sends its backlog; wait until every meter is past the restart.
+        def caught_up():
+            v = self.stack.meters_with_values()
+            return len(v) == METERS and all(x["active_power_total"]["ts_ms"] > restart_ms + 2000 for x in v.values())
+        wait_for(caught_up, 90, "the connector's backlog to arrive")
+
+        start = (before_ms // 1000 - 10) * 1000
+        end = (restart_ms // 1000 + 2) * 1000
+        for m in meters:
+            for s in m["signals"]:
+                points = self.stack.history(s["id"], start, end)
+                ts = [p[0] for p in points]
+                self.assertEqual(ts, sorted(set(ts)), f"{m['name']}/{s['name']}: duplicate or unordered samples")
+                gaps = [(a, b) for a, b in zip(ts, ts[1:]) if b - a != 1000]
+                self.assertEqual(gaps, [], f"{m['name']}/{s['name']}: samples missing around the outage")
+                self.assertEqual(ts[0], start, f"{m['name']}/{s['name']}: first sample")
+                self.assertGreaterEqual(ts[-1], end - 1000, f"{m['name']}/{s['name']}: last sample")
+
+    def test_5_clean_shutdown_flushes_the_queue(self):
+        code = self.stack.stop("edge")
+        self.assertEqual(code, 0)
+        with open(self.stack.dir + "/edge.log") as f:
+            self.assertIn("queue flushed", f.read())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
