@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (*meters < 0 || *meters > 10000) {
+    spdlog::error("--meters {} outside 0..10000", *meters);
+    return 2;
+  }
   if (*base_port < 0 || *base_port > 65535) {
     spdlog::error("--base_port {} outside 0..65535", *base_port);
     return 2;

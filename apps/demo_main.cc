@@ -1,0 +1,123 @@
+// wattline-demo: simulator, connector and server in one process, over real loopback sockets,
+// with one data folder. Prints the URL to open and the first-login credentials.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/flags.h"
+#include "core/log.h"
+#include "edge/edge_app.h"
+#include "http/server.h"
+#include "server/password.h"
+#include "server/server_app.h"
+#include "sim/fleet.h"
+
+namespace fs = std::filesystem;
+using namespace wattline;
+
+int main(int argc, char** argv) {
+  Options options("wattline-demo",
+                  "Runs a simulator, a connector and a server together on loopback.");
+  options.Add("listen", "127.0.0.1:8443", "address and port of the web app (HTTPS)");
+  options.Add("meters", "10", "number of simulated meters");
+  options.Add("data_dir", "demo-data", "folder for the server's and the connector's data");
+  options.Add("web_root", "web/dist", "folder of the built browser app");
+  options.Add("profiles_dir", "profiles", "folder of driver profiles");
+  if (Status s = options.Parse(argc, argv); !s.ok()) {
+    if (s.code() == Code::kCancelled) return 0;
+    std::cerr << "wattline-demo: " << s.message() << "\n";
+    return 2;
+  }
+  if (Status s = SetupLogging("demo", options.Get("log_level")); !s.ok()) {
+    std::cerr << "wattline-demo: " << s.message() << "\n";
+    return 2;
+  }
+  auto meters = options.GetInt("meters");
+  if (!meters || *meters < 1 || *meters > 1000) {
+    spdlog::critical("--meters must be between 1 and 1000");
+    return 2;
+  }
+  auto listen = http::ParseHostPort(options.Get("listen"));
+  if (!listen) {
+    spdlog::critical("--listen: {}", listen.error().message());
+    return 2;
+  }
+  const fs::path data = options.Get("data_dir");
+
+  // Each part runs on its own io_context and thread, as it would in its own process.
+  boost::asio::io_context sim_io(1), server_io(1), edge_io(1);
+  sim::Fleet fleet(sim_io, sim::FleetOptions{.meters = static_cast<int>(*meters), .base_port = 0});
+  if (Status s = fleet.Start(); !s.ok()) {
+    spdlog::critical("simulator: {}", s.ToString());
+    return 1;
+  }
+
+  // A fresh connector credential each start: the server stores only its hash.
+  const std::string token = server::RandomHex(24);
+  server::ServerConfig sc;
+  sc.listen_address = listen->first;
+  sc.listen_port = listen->second;
+  sc.data_dir = (data / "server").string();
+  sc.web_root = options.Get("web_root");
+  sc.connectors.push_back({"demo-edge", token, "default", "Demo site"});
+  server::ServerApp server(server_io);
+  if (Status s = server.Start(sc); !s.ok()) {
+    spdlog::critical("server: {}", s.ToString());
+    return 1;
+  }
+
+  edge::EdgeConfig ec;
+  ec.name = "demo-edge";
+  ec.data_dir = (data / "edge").string();
+  ec.profiles_dir = options.Get("profiles_dir");
+  ec.server_url = "https://127.0.0.1:" + std::to_string(server.port());
+  ec.server_cert = server.tls_cert_path();
+  ec.token = token;
+  for (const auto& e : fleet.endpoints()) {
+    ec.meters.push_back({e.key, e.host, e.port, e.unit_id, e.profile, std::chrono::milliseconds(1000)});
+  }
+  edge::EdgeApp edge(edge_io);
+  if (Status s = edge.Start(ec); !s.ok()) {
+    spdlog::critical("connector: {}", s.ToString());
+    return 1;
+  }
+
+  std::thread sim_thread([&] { sim_io.run(); });
+  std::thread server_thread([&] { server_io.run(); });
+  std::thread edge_thread([&] { edge_io.run(); });
+
+  std::string password = server.initial_admin_password();
+  if (password.empty()) {
+    std::ifstream in(data / "server" / "initial-admin-password");
+    std::getline(in, password);
+  }
+  std::string host = listen->first == "0.0.0.0" ? "127.0.0.1" : listen->first;
+  std::cout << "\n  Wattline demo is running with " << *meters << " simulated meters.\n"
+            << "  Open  https://" << host << ":" << server.port() << "/\n"
+            << "  (the certificate is self-signed: accept it in the browser)\n"
+            << "  Log in as user 'admin' with password '"
+            << (password.empty() ? "<changed: see your records>" : password) << "'\n"
+            << "  Stop with Ctrl-C.\n"
+            << std::endl;
+
+  boost::asio::io_context main_io(1);
+  boost::asio::signal_set signals(main_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    spdlog::info("signal {}: shutting down", sig);
+    // Each part stops on its own thread; the connector last syncs its queue.
+    boost::asio::post(edge_io, [&] { edge.Stop(); edge_io.stop(); });
+    boost::asio::post(server_io, [&] { server.Stop(); server_io.stop(); });
+    boost::asio::post(sim_io, [&] { fleet.Stop(); sim_io.stop(); });
+  });
+  main_io.run();
+  edge_thread.join();
+  server_thread.join();
+  sim_thread.join();
+  spdlog::info("demo stopped");
+  return 0;
+}
