@@ -1,16 +1,16 @@
 // wattline-demo: simulator, connector and server in one process, over real loopback sockets,
 // with one data folder. Prints the URL to open and the first-login credentials.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
-
 #include "core/flags.h"
-#include "core/log.h"
+#include "core/program.h"
 #include "edge/edge_app.h"
 #include "http/server.h"
 #include "server/password.h"
@@ -28,15 +28,7 @@ int main(int argc, char** argv) {
   options.Add("data_dir", "demo-data", "folder for the server's and the connector's data");
   options.Add("web_root", "web/dist", "folder of the built browser app");
   options.Add("profiles_dir", "profiles", "folder of driver profiles");
-  if (Status s = options.Parse(argc, argv); !s.ok()) {
-    if (s.code() == Code::kCancelled) return 0;
-    std::cerr << "wattline-demo: " << s.message() << "\n";
-    return 2;
-  }
-  if (Status s = SetupLogging("demo", options.Get("log_level")); !s.ok()) {
-    std::cerr << "wattline-demo: " << s.message() << "\n";
-    return 2;
-  }
+  if (auto exit_code = StartProgram(options, argc, argv, "demo")) return *exit_code;
   auto meters = options.GetInt("meters");
   if (!meters || *meters < 1 || *meters > 1000) {
     spdlog::critical("--meters must be between 1 and 1000");
@@ -79,7 +71,8 @@ int main(int argc, char** argv) {
   ec.server_cert = server.tls_cert_path();
   ec.token = token;
   for (const auto& e : fleet.endpoints()) {
-    ec.meters.push_back({e.key, e.host, e.port, e.unit_id, e.profile, std::chrono::milliseconds(1000)});
+    ec.meters.push_back(
+        {e.key, e.host, e.port, e.unit_id, e.profile, std::chrono::milliseconds(1000)});
   }
   edge::EdgeApp edge(edge_io);
   if (Status s = edge.Start(ec); !s.ok()) {
@@ -110,9 +103,18 @@ int main(int argc, char** argv) {
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     spdlog::info("signal {}: shutting down", sig);
     // Each part stops on its own thread; the connector last syncs its queue.
-    boost::asio::post(edge_io, [&] { edge.Stop(); edge_io.stop(); });
-    boost::asio::post(server_io, [&] { server.Stop(); server_io.stop(); });
-    boost::asio::post(sim_io, [&] { fleet.Stop(); sim_io.stop(); });
+    boost::asio::post(edge_io, [&] {
+      edge.Stop();
+      edge_io.stop();
+    });
+    boost::asio::post(server_io, [&] {
+      server.Stop();
+      server_io.stop();
+    });
+    boost::asio::post(sim_io, [&] {
+      fleet.Stop();
+      sim_io.stop();
+    });
   });
   main_io.run();
   edge_thread.join();

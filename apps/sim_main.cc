@@ -1,12 +1,12 @@
 // wattline-sim: a fleet of simulated Janitza UMG meters speaking Modbus TCP.
-#include <cstdio>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
+#include <cstdio>
 
 #include "core/flags.h"
-#include "core/log.h"
+#include "core/program.h"
 #include "sim/fleet.h"
 
 int main(int argc, char** argv) {
@@ -17,15 +17,7 @@ int main(int argc, char** argv) {
   options.Add("base_port", "5020", "meter i listens on base_port + i; 0 = an ephemeral port each");
   options.Add("meters_file", "", "after binding, write the meters as TOML [[meter]] tables here");
   options.Add("seed", "1", "seed of the first meter (meter i uses seed + i)");
-  if (Status s = options.Parse(argc, argv); !s.ok()) {
-    if (s.code() == Code::kCancelled) return 0;  // --help
-    std::fprintf(stderr, "wattline-sim: %s\n", s.ToString().c_str());
-    return 2;
-  }
-  if (Status s = SetupLogging("wattline-sim", options.Get("log_level")); !s.ok()) {
-    std::fprintf(stderr, "wattline-sim: %s\n", s.ToString().c_str());
-    return 2;
-  }
+  if (auto exit_code = StartProgram(options, argc, argv, "sim")) return *exit_code;
   auto meters = options.GetInt("meters");
   auto base_port = options.GetInt("base_port");
   auto seed = options.GetInt("seed");

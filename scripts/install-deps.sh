@@ -13,7 +13,7 @@ packages=(
   libgtest-dev libgmock-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(python3-pymodbus mbpoll chromium fonts-dejavu-core)
+  packages+=(python3-pymodbus mbpoll chromium fonts-dejavu-core clang-format)
 fi
 # Node.js and npm: Debian's own (Node 18) unless a node with npm is already installed.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

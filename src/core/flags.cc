@@ -53,33 +53,34 @@ Status Options::LoadToml(const std::string& path) {
   Status status;
   std::function<void(const toml::table&, const std::string&)> visit =
       [&](const toml::table& table, const std::string& prefix) {
-    for (const auto& [key, node] : table) {
-      std::string name = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
-      if (const auto* sub = node.as_table()) {
-        visit(*sub, name);
-      } else if (node.is_array()) {
-        continue;
-      } else {
-        std::string value;
-        if (auto s = node.value<std::string>()) {
-          value = *s;
-        } else if (auto b = node.value<bool>(); b && node.is_boolean()) {
-          value = *b ? "true" : "false";
-        } else if (auto i = node.value<int64_t>(); i && node.is_integer()) {
-          value = std::to_string(*i);
-        } else if (auto d = node.value<double>()) {
-          std::ostringstream o;
-          o << *d;
-          value = o.str();
+        for (const auto& [key, node] : table) {
+          std::string name =
+              prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+          if (const auto* sub = node.as_table()) {
+            visit(*sub, name);
+          } else if (node.is_array()) {
+            continue;
+          } else {
+            std::string value;
+            if (auto s = node.value<std::string>()) {
+              value = *s;
+            } else if (auto b = node.value<bool>(); b && node.is_boolean()) {
+              value = *b ? "true" : "false";
+            } else if (auto i = node.value<int64_t>(); i && node.is_integer()) {
+              value = std::to_string(*i);
+            } else if (auto d = node.value<double>()) {
+              std::ostringstream o;
+              o << *d;
+              value = o.str();
+            }
+            if (!entries_.count(name)) {
+              if (status.ok()) status = InvalidArgument("unknown option '" + name + "' in " + path);
+              continue;
+            }
+            entries_[name].value = value;
+          }
         }
-        if (!entries_.count(name)) {
-          if (status.ok()) status = InvalidArgument("unknown option '" + name + "' in " + path);
-          continue;
-        }
-        entries_[name].value = value;
-      }
-    }
-  };
+      };
   visit(toml_, "");
   return status;
 }

@@ -6,12 +6,12 @@
 // Thread-safety: fill and parse on one thread; afterwards reads are safe from any thread.
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "core/status.h"
 
@@ -28,6 +28,8 @@ class Options {
   // positional is null). Returns kCancelled after printing the help for --help,
   // kInvalidArgument for an unknown option, a missing value or an unreadable config file.
   Status Parse(int argc, char** argv, std::vector<std::string>* positional = nullptr);
+
+  const std::string& program() const { return program_; }
 
   // The help text (also printed by --help).
   std::string Help() const;

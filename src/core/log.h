@@ -1,9 +1,9 @@
 // Logging setup: one spdlog logger per program, to stderr, with a level from config or flags.
 #pragma once
 
-#include <string_view>
-
 #include <spdlog/spdlog.h>
+
+#include <string_view>
 
 #include "core/status.h"
 

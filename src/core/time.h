@@ -25,8 +25,6 @@ TimeSource& RealTime();
 inline int64_t ToUnixMs(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-inline SystemTime FromUnixMs(int64_t ms) {
-  return SystemTime(std::chrono::milliseconds(ms));
-}
+inline SystemTime FromUnixMs(int64_t ms) { return SystemTime(std::chrono::milliseconds(ms)); }
 
 }  // namespace wattline

@@ -1,7 +1,6 @@
 #include "edge/edge_app.h"
 
-#include <filesystem>
-#include <iostream>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,11 +8,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include <filesystem>
+#include <iostream>
 
 #include "core/env.h"
 #include "core/flags.h"
-#include "core/log.h"
+#include "core/program.h"
 #include "http/tls.h"
 #include "profiles/profile_registry.h"
 #include "wire/reading_codec.h"
@@ -41,7 +41,8 @@ struct EdgeApp::Impl {
     auto seq = queue->Append(wire::EncodeReading(reading));
     if (!seq) {
       // The queue refuses further writes after a storage failure; say so once, loudly.
-      spdlog::critical("queue: cannot store readings any more: {} (data is being lost)", seq.error().ToString());
+      spdlog::critical("queue: cannot store readings any more: {} (data is being lost)",
+                       seq.error().ToString());
       queue_failed = true;
       return;
     }
@@ -71,8 +72,10 @@ Status EdgeApp::Start(const EdgeConfig& config) {
   if (Status s = d.registry.LoadDirectory(config.profiles_dir); !s.ok()) return s;
   std::error_code ec;
   fs::create_directories(config.data_dir, ec);
-  if (ec) return FailedPrecondition("cannot create data folder " + config.data_dir + ": " + ec.message());
-  auto queue = DurableQueue::Open(PosixEnv(), QueueOptions{(fs::path(config.data_dir) / "queue").string()});
+  if (ec)
+    return FailedPrecondition("cannot create data folder " + config.data_dir + ": " + ec.message());
+  auto queue =
+      DurableQueue::Open(PosixEnv(), QueueOptions{(fs::path(config.data_dir) / "queue").string()});
   if (!queue) return queue.error();
   d.queue = std::move(*queue);
   spdlog::info("queue: {} records waiting for the server (acked up to {})",
@@ -81,7 +84,8 @@ Status EdgeApp::Start(const EdgeConfig& config) {
   auto hp = ParseHttpsUrl(config.server_url);
   if (!hp) return hp.error();
   if (config.server_cert.empty()) {
-    return FailedPrecondition("uplink.server_cert is not set: the connector pins the server's certificate");
+    return FailedPrecondition(
+        "uplink.server_cert is not set: the connector pins the server's certificate");
   }
   auto tls = http::MakePinnedClientContext(config.server_cert);
   if (!tls) return tls.error();
@@ -100,8 +104,8 @@ Status EdgeApp::Start(const EdgeConfig& config) {
   up.token = config.token;
   d.uplink = std::make_unique<Uplink>(d.io, *d.queue, up, *tls);
   d.uplink->Start();
-  spdlog::info("connector '{}': polling {} meters, sending to {}", config.name, config.meters.size(),
-               config.server_url);
+  spdlog::info("connector '{}': polling {} meters, sending to {}", config.name,
+               config.meters.size(), config.server_url);
   return Status::Ok();
 }
 
@@ -143,16 +147,7 @@ int RunEdgeMain(int argc, char** argv) {
   options.Add("uplink.url", "https://127.0.0.1:8443", "the server's base URL (https only)");
   options.Add("uplink.server_cert", "", "the server's TLS certificate (PEM), pinned");
   options.Add("uplink.token", "", "this connector's credential on the server");
-  Status st = options.Parse(argc, argv);
-  if (st.code() == Code::kCancelled) return 0;
-  if (!st.ok()) {
-    std::cerr << "wattline-edge: " << st.message() << "\n";
-    return 2;
-  }
-  if (Status s = SetupLogging("edge", options.Get("log_level")); !s.ok()) {
-    std::cerr << "wattline-edge: " << s.message() << "\n";
-    return 2;
-  }
+  if (auto exit_code = StartProgram(options, argc, argv, "edge")) return *exit_code;
   EdgeConfig config;
   config.name = options.Get("name");
   config.data_dir = options.Get("data_dir");
@@ -177,8 +172,8 @@ int RunEdgeMain(int argc, char** argv) {
     try {
       extra = toml::parse_file(options.Get("meters_file"));
     } catch (const toml::parse_error& e) {
-      spdlog::critical("meters file {} line {}: {}", options.Get("meters_file"), e.source().begin.line,
-                       e.description());
+      spdlog::critical("meters file {} line {}: {}", options.Get("meters_file"),
+                       e.source().begin.line, e.description());
       return 2;
     }
     auto more = MeterConfigsFromToml(extra);

@@ -4,12 +4,11 @@
 // Thread-safety: Start and Stop on the thread that runs the io_context.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "core/status.h"
 #include "edge/poller.h"
@@ -23,7 +22,7 @@ struct EdgeConfig {
   std::string profiles_dir = "profiles";
   std::chrono::milliseconds sync_interval{200};  // group commit: fsync at most this often
   std::string server_url = "https://127.0.0.1:8443";
-  std::string server_cert;             // the server's certificate (PEM), pinned
+  std::string server_cert;  // the server's certificate (PEM), pinned
   std::string token;
   std::vector<MeterConfig> meters;
 };

@@ -1,16 +1,16 @@
 #include "edge/poller.h"
 
-#include <map>
-#include <mutex>
-#include <set>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <map>
+#include <mutex>
+#include <set>
 
 #include "profiles/read_plan.h"
 
@@ -23,9 +23,11 @@ namespace {
 constexpr auto kErrorLogInterval = std::chrono::seconds(60);
 
 // "meter #2 (meter-02), line 14: ..."
-Status ConfigError(size_t index, const std::string& key, const toml::node& node, const std::string& what) {
+Status ConfigError(size_t index, const std::string& key, const toml::node& node,
+                   const std::string& what) {
   return InvalidArgument(fmt::format("[[meter]] #{}{}, line {}: {}", index + 1,
-                                     key.empty() ? "" : " (" + key + ")", node.source().begin.line, what));
+                                     key.empty() ? "" : " (" + key + ")", node.source().begin.line,
+                                     what));
 }
 
 }  // namespace
@@ -35,7 +37,8 @@ Result<std::vector<MeterConfig>> MeterConfigsFromToml(const toml::table& config)
   const toml::node* node = config.get("meter");
   if (node == nullptr) return out;
   const toml::array* meters = node->as_array();
-  if (meters == nullptr) return Fail(ConfigError(0, "", *node, "'meter' must be an array of tables ([[meter]])"));
+  if (meters == nullptr)
+    return Fail(ConfigError(0, "", *node, "'meter' must be an array of tables ([[meter]])"));
   std::set<std::string> keys;
   for (size_t i = 0; i < meters->size(); ++i) {
     const toml::table* t = (*meters)[i].as_table();
@@ -51,7 +54,8 @@ Result<std::vector<MeterConfig>> MeterConfigsFromToml(const toml::table& config)
       dst = *v;
       return Status::Ok();
     };
-    auto integer = [&](const char* name, int64_t fallback, int64_t lo, int64_t hi, int64_t& dst) -> Status {
+    auto integer = [&](const char* name, int64_t fallback, int64_t lo, int64_t hi,
+                       int64_t& dst) -> Status {
       const toml::node* n = t->get(name);
       if (n == nullptr) {
         if (fallback < lo) return ConfigError(i, m.key, *t, fmt::format("missing '{}'", name));
@@ -60,7 +64,8 @@ Result<std::vector<MeterConfig>> MeterConfigsFromToml(const toml::table& config)
       }
       auto v = n->value<int64_t>();
       if (!n->is_integer() || !v || *v < lo || *v > hi) {
-        return ConfigError(i, m.key, *n, fmt::format("'{}' must be an integer in {}..{}", name, lo, hi));
+        return ConfigError(i, m.key, *n,
+                           fmt::format("'{}' must be an integer in {}..{}", name, lo, hi));
       }
       dst = *v;
       return Status::Ok();
@@ -169,10 +174,12 @@ asio::awaitable<void> PollOnce(std::shared_ptr<State> st, State::Meter& m, int64
     RecordFailure(*st, m, values.error());
     co_return;
   }
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(st->time.MonotonicNow() - started);
+  auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(st->time.MonotonicNow() - started);
   RecordSuccess(*st, m, scheduled_ms, took.count());
   try {
-    st->sink(wire::MeterReading{m.config.key, m.profile->DisplayName(), scheduled_ms, std::move(*values)});
+    st->sink(wire::MeterReading{m.config.key, m.profile->DisplayName(), scheduled_ms,
+                                std::move(*values)});
   } catch (const std::exception& e) {
     spdlog::error("meter {}: reading sink failed: {}", m.config.key, e.what());
   }
@@ -213,11 +220,14 @@ Status Poller::Start() {
   if (st.started) return InvalidArgument("poller already started");
   std::set<std::string> keys;
   for (auto& m : st.meters) {
-    if (!keys.insert(m.config.key).second) return InvalidArgument(fmt::format("duplicate meter key '{}'", m.config.key));
-    if (m.config.cycle.count() <= 0) return InvalidArgument(fmt::format("meter {}: cycle must be positive", m.config.key));
+    if (!keys.insert(m.config.key).second)
+      return InvalidArgument(fmt::format("duplicate meter key '{}'", m.config.key));
+    if (m.config.cycle.count() <= 0)
+      return InvalidArgument(fmt::format("meter {}: cycle must be positive", m.config.key));
     m.profile = st.registry.Find(m.config.profile);
     if (m.profile == nullptr) {
-      return FailedPrecondition(fmt::format("meter {}: unknown profile '{}'", m.config.key, m.config.profile));
+      return FailedPrecondition(
+          fmt::format("meter {}: unknown profile '{}'", m.config.key, m.config.profile));
     }
     m.plan = profiles::PlanReads(*m.profile);
   }
@@ -225,22 +235,23 @@ Status Poller::Start() {
     std::string endpoint = fmt::format("{}:{}", m.config.host, m.config.port);
     auto& client = st.clients[endpoint];
     if (!client) {
-      client = std::make_unique<modbus::TcpClient>(st.io.get_executor(), m.config.host, m.config.port,
-                                                   st.options.client);
+      client = std::make_unique<modbus::TcpClient>(st.io.get_executor(), m.config.host,
+                                                   m.config.port, st.options.client);
     }
     m.client = client.get();
     m.timer = std::make_unique<asio::steady_timer>(st.io);
   }
   st.started = true;
   for (size_t i = 0; i < st.meters.size(); ++i) {
-    asio::co_spawn(st.io, PollLoop(state_, i), [key = st.meters[i].config.key](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("meter {}: poll loop ended: {}", key, ex.what());
-      }
-    });
+    asio::co_spawn(st.io, PollLoop(state_, i),
+                   [key = st.meters[i].config.key](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       spdlog::error("meter {}: poll loop ended: {}", key, ex.what());
+                     }
+                   });
   }
   return Status::Ok();
 }

@@ -15,15 +15,15 @@
 // destroyed), which is safe because they hold the poller's state alive themselves.
 #pragma once
 
+#include <toml++/toml.h>
+
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <toml++/toml.h>
 
 #include "core/status.h"
 #include "core/time.h"
@@ -50,11 +50,11 @@ Result<std::vector<MeterConfig>> MeterConfigsFromToml(const toml::table& config)
 
 struct MeterStatus {
   std::string key;
-  Status last_error;                 // Ok when the last poll succeeded (or none ran yet)
+  Status last_error;                   // Ok when the last poll succeeded (or none ran yet)
   int64_t last_response_time_ms = -1;  // duration of the last successful poll, -1: none yet
-  uint64_t request_count = 0;        // Modbus requests sent
-  uint64_t error_count = 0;          // failed polls
-  int64_t last_success_ts_ms = 0;    // scheduled time of the last successful poll, 0: none
+  uint64_t request_count = 0;          // Modbus requests sent
+  uint64_t error_count = 0;            // failed polls
+  int64_t last_success_ts_ms = 0;      // scheduled time of the last successful poll, 0: none
 };
 
 struct PollerOptions {

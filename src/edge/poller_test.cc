@@ -1,10 +1,10 @@
 #include "edge/poller.h"
 
-#include <chrono>
-#include <map>
+#include <gtest/gtest.h>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <gtest/gtest.h>
+#include <chrono>
+#include <map>
 
 #include "modbus/tcp_server.h"
 #include "sim/fleet.h"
@@ -39,13 +39,15 @@ class PollerTest : public ::testing::Test {
 
   asio::io_context io_;
   profiles::ProfileRegistry registry_;
-  sim::Fleet fleet_{io_, sim::FleetOptions{.meters = 3, .host = "127.0.0.1", .base_port = 0, .seed = 11}};
+  sim::Fleet fleet_{
+      io_, sim::FleetOptions{.meters = 3, .host = "127.0.0.1", .base_port = 0, .seed = 11}};
   std::vector<MeterConfig> meters_;
   std::map<std::string, std::vector<wire::MeterReading>> readings_;
 };
 
 TEST_F(PollerTest, PollsSimulatedMetersOnWallClockSeconds) {
-  Poller poller(io_, registry_, meters_, [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); });
+  Poller poller(io_, registry_, meters_,
+                [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); });
   ASSERT_TRUE(poller.Start().ok());
   RunFor(3200ms);
   poller.Stop();
@@ -74,7 +76,8 @@ TEST_F(PollerTest, PollsSimulatedMetersOnWallClockSeconds) {
 
 TEST_F(PollerTest, DeadEndpointCountsErrorsWhileOthersDeliver) {
   meters_.push_back({"dead", "127.0.0.1", DeadPort(), 1, "janitza-umg96rm-e", 1000ms});
-  Poller poller(io_, registry_, meters_, [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); });
+  Poller poller(io_, registry_, meters_,
+                [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); });
   ASSERT_TRUE(poller.Start().ok());
   RunFor(3200ms);
   poller.Stop();
@@ -94,8 +97,9 @@ TEST_F(PollerTest, SilentMeterTimesOutWithoutDelayingOthers) {
   meters_.push_back({"silent", "127.0.0.1", silent.port(), 1, "janitza-umg96rm-e", 1000ms});
   PollerOptions options;
   options.client.request_timeout = 400ms;
-  Poller poller(io_, registry_, meters_, [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); },
-                options);
+  Poller poller(
+      io_, registry_, meters_,
+      [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); }, options);
   ASSERT_TRUE(poller.Start().ok());
   RunFor(3200ms);
   poller.Stop();
@@ -144,10 +148,14 @@ TEST(MeterConfigTest, MissingPortNamesMeterAndLine) {
 }
 
 TEST(MeterConfigTest, WrongTypeAndRangeAreRejected) {
-  EXPECT_FALSE(MeterConfigsFromToml(toml::parse("[[meter]]\nkey=\"a\"\nhost=\"h\"\nprofile=\"p\"\nport=\"502\"\n")).has_value());
-  auto bad_unit = MeterConfigsFromToml(toml::parse("[[meter]]\nkey=\"a\"\nhost=\"h\"\nprofile=\"p\"\nport=502\nunit_id=300\n"));
+  EXPECT_FALSE(MeterConfigsFromToml(
+                   toml::parse("[[meter]]\nkey=\"a\"\nhost=\"h\"\nprofile=\"p\"\nport=\"502\"\n"))
+                   .has_value());
+  auto bad_unit = MeterConfigsFromToml(
+      toml::parse("[[meter]]\nkey=\"a\"\nhost=\"h\"\nprofile=\"p\"\nport=502\nunit_id=300\n"));
   ASSERT_FALSE(bad_unit.has_value());
-  EXPECT_NE(bad_unit.error().message().find("line 6"), std::string::npos) << bad_unit.error().message();
+  EXPECT_NE(bad_unit.error().message().find("line 6"), std::string::npos)
+      << bad_unit.error().message();
 }
 
 TEST(MeterConfigTest, DuplicateKeyIsRejected) {

@@ -1,6 +1,6 @@
 #include "edge/uplink.h"
 
-#include <random>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -8,7 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <random>
 
 #include "core/time.h"
 #include "http/client.h"
@@ -30,7 +30,10 @@ struct Uplink::State : std::enable_shared_from_this<State> {
 
   State(asio::io_context& io, DurableQueue& queue, UplinkConfig config,
         std::shared_ptr<asio::ssl::context> tls)
-      : io(io), queue(queue), config(config), client(io.get_executor(), tls, config.host, config.port),
+      : io(io),
+        queue(queue),
+        config(config),
+        client(io.get_executor(), tls, config.host, config.port),
         timer(io) {}
 
   asio::awaitable<void> Sleep(std::chrono::milliseconds d) {
@@ -61,23 +64,27 @@ struct Uplink::State : std::enable_shared_from_this<State> {
     if (res->status != 200) {
       std::string msg = res->body;
       auto j = nlohmann::json::parse(res->body, nullptr, false);
-      if (j.is_object() && j.contains("error") && j["error"].is_object()) msg = j["error"].value("message", msg);
-      Code code = res->status == 401 ? Code::kUnauthenticated
+      if (j.is_object() && j.contains("error") && j["error"].is_object())
+        msg = j["error"].value("message", msg);
+      Code code = res->status == 401   ? Code::kUnauthenticated
                   : res->status == 403 ? Code::kPermissionDenied
-                  : res->status < 500  ? Code::kInvalidArgument : Code::kUnavailable;
+                  : res->status < 500  ? Code::kInvalidArgument
+                                       : Code::kUnavailable;
       co_return Fail(Status(code, "server answered " + std::to_string(res->status) + ": " + msg));
     }
     auto j = nlohmann::json::parse(res->body, nullptr, false);
     if (!j.is_object() || !j.contains("acked_seq") || !j["acked_seq"].is_number_unsigned()) {
-      co_return Fail(InvalidArgument("server answer without acked_seq: " + res->body.substr(0, 200)));
+      co_return Fail(
+          InvalidArgument("server answer without acked_seq: " + res->body.substr(0, 200)));
     }
     uint64_t acked = j["acked_seq"].get<uint64_t>();
     if (acked > queue.durable_seq()) {
       // The server has more than we ever stored: our queue was reset. Our new records would be
       // dropped as duplicates, so stop and say so instead of losing data silently.
-      co_return Fail(FailedPrecondition(
-          "server acknowledged seq " + std::to_string(acked) + " but this connector's queue ends at " +
-          std::to_string(queue.durable_seq()) + "; the queue folder was reset: re-register the connector"));
+      co_return Fail(FailedPrecondition("server acknowledged seq " + std::to_string(acked) +
+                                        " but this connector's queue ends at " +
+                                        std::to_string(queue.durable_seq()) +
+                                        "; the queue folder was reset: re-register the connector"));
     }
     if (Status s = queue.Ack(std::min(acked, last)); !s.ok()) co_return Fail(s);
     status.batches_sent++;

@@ -6,12 +6,11 @@
 // Thread-safety: Start/Stop/status on the io_context's thread.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ssl/context.hpp>
 
 #include "core/status.h"
 #include "edge/durable_queue.h"
@@ -22,8 +21,8 @@ struct UplinkConfig {
   std::string connector_id;  // our name on the server
   std::string host = "127.0.0.1";
   uint16_t port = 8443;
-  std::string token;         // bearer credential
-  size_t max_records = 1000; // per batch
+  std::string token;          // bearer credential
+  size_t max_records = 1000;  // per batch
   size_t max_bytes = 1 << 20;
   std::chrono::milliseconds poll_interval{1000};  // wait when there is nothing to send
   std::chrono::milliseconds timeout{15000};
@@ -31,8 +30,8 @@ struct UplinkConfig {
 };
 
 struct UplinkStatus {
-  std::string last_error;            // empty after a success
-  int64_t last_success_ms = 0;       // wall-clock time of the last acknowledged batch
+  std::string last_error;       // empty after a success
+  int64_t last_success_ms = 0;  // wall-clock time of the last acknowledged batch
   uint64_t batches_sent = 0;
   uint64_t failures = 0;
 };

@@ -9,7 +9,8 @@ Result<std::unique_ptr<SqliteSampleStore>> SqliteSampleStore::Open(const std::st
   if (!db) return Fail(db.error());
   Status s = (*db)->Exec(
       "CREATE TABLE IF NOT EXISTS samples (signal_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL,"
-      " value REAL NOT NULL, quality INTEGER NOT NULL, PRIMARY KEY (signal_id, ts_ms)) WITHOUT ROWID;"
+      " value REAL NOT NULL, quality INTEGER NOT NULL, PRIMARY KEY (signal_id, ts_ms)) WITHOUT "
+      "ROWID;"
       "CREATE TABLE IF NOT EXISTS latest (signal_id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
       " value REAL NOT NULL, quality INTEGER NOT NULL);");
   if (!s.ok()) return Fail(s);
@@ -30,7 +31,10 @@ Status SqliteSampleStore::Append(std::span<const StoredSample> samples) {
     for (const StoredSample& s : samples) {
       for (Statement* st : {&*ins, &*up}) {
         st->Reset();
-        st->Bind(1, s.signal_id).Bind(2, s.ts_ms).Bind(3, s.value).Bind(4, static_cast<int64_t>(s.quality));
+        st->Bind(1, s.signal_id)
+            .Bind(2, s.ts_ms)
+            .Bind(3, s.value)
+            .Bind(4, static_cast<int64_t>(s.quality));
         if (Status r = st->Run(); !r.ok()) return r;
       }
     }
@@ -57,7 +61,8 @@ Result<std::vector<StoredSample>> SqliteSampleStore::Range(int64_t signal_id, in
                                                            int64_t to_ms, size_t limit) {
   std::lock_guard lock(mu_);
   auto st = db_->Prepare(
-      "SELECT ts_ms, value, quality FROM samples WHERE signal_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3"
+      "SELECT ts_ms, value, quality FROM samples WHERE signal_id = ?1 AND ts_ms >= ?2 AND ts_ms < "
+      "?3"
       " ORDER BY ts_ms LIMIT ?4");
   if (!st) return Fail(st.error());
   st->Bind(1, signal_id).Bind(2, from_ms).Bind(3, to_ms).Bind(4, static_cast<int64_t>(limit));
@@ -73,7 +78,8 @@ Result<std::vector<StoredSample>> SqliteSampleStore::Range(int64_t signal_id, in
 
 Result<int64_t> SqliteSampleStore::Count(int64_t signal_id, int64_t from_ms, int64_t to_ms) {
   std::lock_guard lock(mu_);
-  auto st = db_->Prepare("SELECT count(*) FROM samples WHERE signal_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3");
+  auto st = db_->Prepare(
+      "SELECT count(*) FROM samples WHERE signal_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3");
   if (!st) return Fail(st.error());
   st->Bind(1, signal_id).Bind(2, from_ms).Bind(3, to_ms);
   auto row = st->Step();
@@ -90,10 +96,13 @@ std::vector<StoredSample> DownsampleMinMax(const std::vector<StoredSample>& poin
   out.reserve(max_points);
   size_t i = 0;
   while (i < points.size()) {
-    size_t b = std::min(buckets - 1, static_cast<size_t>(std::max<double>(0, (points[i].ts_ms - from_ms) / width)));
+    size_t b = std::min(
+        buckets - 1, static_cast<size_t>(std::max<double>(0, (points[i].ts_ms - from_ms) / width)));
     size_t lo = i, hi = i, j = i;
     for (; j < points.size(); ++j) {
-      size_t bj = std::min(buckets - 1, static_cast<size_t>(std::max<double>(0, (points[j].ts_ms - from_ms) / width)));
+      size_t bj =
+          std::min(buckets - 1,
+                   static_cast<size_t>(std::max<double>(0, (points[j].ts_ms - from_ms) / width)));
       if (bj != b) break;
       if (points[j].value < points[lo].value) lo = j;
       if (points[j].value > points[hi].value) hi = j;

@@ -1,8 +1,8 @@
 #include "historian/sqlite_sample_store.h"
 
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 namespace wattline::historian {
 namespace {
@@ -76,7 +76,8 @@ TEST_F(SqliteSampleStoreTest, SurvivesReopen) {
 
 TEST(DownsampleMinMaxTest, KeepsPeaksOfEachBucket) {
   std::vector<StoredSample> pts;
-  for (int i = 0; i < 1000; ++i) pts.push_back({1, i * 1000, i == 437 ? 1e6 : (i == 712 ? -1e6 : 1.0)});
+  for (int i = 0; i < 1000; ++i)
+    pts.push_back({1, i * 1000, i == 437 ? 1e6 : (i == 712 ? -1e6 : 1.0)});
   auto out = DownsampleMinMax(pts, 0, 1000 * 1000, 20);
   EXPECT_LE(out.size(), 20u);
   bool has_max = false, has_min = false;

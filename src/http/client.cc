@@ -45,14 +45,19 @@ struct HttpsClient::Impl {
     }
     ec = {};
     beast::get_lowest_layer(*s).expires_after(timeout);
-    co_await beast::get_lowest_layer(*s).async_connect(results, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return Unavailable("cannot connect to " + host + ":" + std::to_string(port) + ": " + ec.message());
+    co_await beast::get_lowest_layer(*s).async_connect(
+        results, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec)
+      co_return Unavailable("cannot connect to " + host + ":" + std::to_string(port) + ": " +
+                            ec.message());
     beast::get_lowest_layer(*s).socket().set_option(tcp::no_delay(true), ec);
-    co_await s->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+    co_await s->async_handshake(asio::ssl::stream_base::client,
+                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       long verify = SSL_get_verify_result(ssl);
       std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : ec.message();
-      co_return Unavailable("TLS handshake with " + host + ":" + std::to_string(port) + " failed: " + why);
+      co_return Unavailable("TLS handshake with " + host + ":" + std::to_string(port) +
+                            " failed: " + why);
     }
     stream = std::move(s);
     buffer.clear();
@@ -62,7 +67,8 @@ struct HttpsClient::Impl {
 
 HttpsClient::HttpsClient(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
                          std::string host, uint16_t port)
-    : impl_(std::make_unique<Impl>(Impl{std::move(executor), std::move(tls), std::move(host), port, nullptr, {}})) {}
+    : impl_(std::make_unique<Impl>(
+          Impl{std::move(executor), std::move(tls), std::move(host), port, nullptr, {}})) {}
 
 HttpsClient::~HttpsClient() = default;
 
@@ -97,11 +103,13 @@ asio::awaitable<Result<ClientResponse>> HttpsClient::Send(
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(4 * 1024 * 1024);
   if (!ec) {
-    co_await bhttp::async_read(stream, impl_->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await bhttp::async_read(stream, impl_->buffer, parser,
+                               asio::redirect_error(asio::use_awaitable, ec));
   }
   if (ec) {
     Close();
-    if (ec == beast::error::timeout) co_return Fail(DeadlineExceeded("no answer from " + impl_->host + " within timeout"));
+    if (ec == beast::error::timeout)
+      co_return Fail(DeadlineExceeded("no answer from " + impl_->host + " within timeout"));
     co_return Fail(Unavailable("request to " + impl_->host + " failed: " + ec.message()));
   }
   auto res = parser.release();

@@ -1,15 +1,14 @@
 // Request and Response as the server's handlers see them: plain values, no sockets.
 #pragma once
 
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <nlohmann/json_fwd.hpp>
 
 #include "core/status.h"
 

@@ -3,11 +3,10 @@
 // must not block for long.
 #pragma once
 
+#include <boost/beast/http/verb.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <boost/beast/http/verb.hpp>
 
 #include "http/message.h"
 

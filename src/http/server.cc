@@ -1,20 +1,20 @@
 #include "http/server.h"
 
-#include <charconv>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <spdlog/spdlog.h>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace wattline::http {
 namespace asio = boost::asio;
@@ -26,11 +26,16 @@ namespace {
 
 std::string_view ContentTypeFor(const std::filesystem::path& p) {
   static const std::map<std::string, std::string_view> types = {
-      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-      {".css", "text/css; charset=utf-8"},   {".json", "application/json"},
-      {".svg", "image/svg+xml"},             {".png", "image/png"},
-      {".ico", "image/x-icon"},              {".woff2", "font/woff2"},
-      {".map", "application/json"},          {".txt", "text/plain; charset=utf-8"}};
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".woff2", "font/woff2"},
+      {".map", "application/json"},
+      {".txt", "text/plain; charset=utf-8"}};
   auto it = types.find(p.extension().string());
   return it == types.end() ? std::string_view("application/octet-stream") : it->second;
 }
@@ -53,7 +58,8 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) 
     return Fail(InvalidArgument("expected HOST:PORT, got '" + text + "'"));
   }
   std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   unsigned port = 0;
   std::string_view p(text.data() + colon + 1, text.size() - colon - 1);
   auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
@@ -81,7 +87,8 @@ struct HttpsServer::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     while (!stopped) {
       beast::error_code ec;
-      tcp::socket socket = co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      tcp::socket socket =
+          co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (stopped || ec == asio::error::operation_aborted) break;
         spdlog::warn("accept failed: {}", ec.message());
@@ -114,7 +121,8 @@ struct HttpsServer::Impl : std::enable_shared_from_this<Impl> {
     r.body = body.str();
     // Vite puts content-hashed files under assets/: those never change.
     bool hashed = rel.begin() != rel.end() && *rel.begin() == "assets";
-    r.headers.emplace_back("Cache-Control", hashed ? "public, max-age=31536000, immutable" : "no-cache");
+    r.headers.emplace_back("Cache-Control",
+                           hashed ? "public, max-age=31536000, immutable" : "no-cache");
     return r;
   }
 
@@ -132,7 +140,8 @@ struct HttpsServer::Impl : std::enable_shared_from_this<Impl> {
       if (kv.empty()) continue;
       size_t eq = kv.find('=');
       auto k = UrlDecode(kv.substr(0, eq), true);
-      auto v = UrlDecode(eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1), true);
+      auto v =
+          UrlDecode(eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1), true);
       if (!k || !v) return false;
       req.query[*k] = *v;
     }
@@ -159,7 +168,8 @@ struct HttpsServer::Impl : std::enable_shared_from_this<Impl> {
     try {
       return (*handler)(req);
     } catch (const std::exception& e) {
-      spdlog::error("handler for {} {} failed: {}", std::string(req.raw.method_string()), req.path, e.what());
+      spdlog::error("handler for {} {} failed: {}", std::string(req.raw.method_string()), req.path,
+                    e.what());
       return Response::Error(Internal("internal error"));
     }
   }
@@ -188,7 +198,8 @@ struct HttpsServer::Impl : std::enable_shared_from_this<Impl> {
       parser.body_limit(options.body_limit);
       parser.header_limit(16 * 1024);
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(options.idle_timeout_s));
-      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      co_await bhttp::async_read(stream, buffer, parser,
+                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
             ec != beast::error::timeout && ec != asio::ssl::error::stream_truncated) {
@@ -196,7 +207,8 @@ struct HttpsServer::Impl : std::enable_shared_from_this<Impl> {
           unsigned status = ec == bhttp::error::body_limit ? 413 : 400;
           bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
           res.set(bhttp::field::content_type, "application/json");
-          res.body() = Response::Error(InvalidArgument("malformed HTTP request: " + ec.message())).body;
+          res.body() =
+              Response::Error(InvalidArgument("malformed HTTP request: " + ec.message())).body;
           res.keep_alive(false);
           res.prepare_payload();
           co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
@@ -206,7 +218,8 @@ struct HttpsServer::Impl : std::enable_shared_from_this<Impl> {
       Request req;
       req.raw = parser.release();
       req.remote = remote;
-      bool target_ok = ParseTarget(std::string_view(req.raw.target().data(), req.raw.target().size()), req);
+      bool target_ok =
+          ParseTarget(std::string_view(req.raw.target().data(), req.raw.target().size()), req);
 
       if (target_ok && beast::websocket::is_upgrade(req.raw)) {
         auto it = ws_handlers.find(req.path);
@@ -233,9 +246,11 @@ struct HttpsServer::Impl : std::enable_shared_from_this<Impl> {
         }
       }
 
-      Response r = target_ok ? Dispatch(req) : Response::Error(InvalidArgument("malformed request target"));
+      Response r =
+          target_ok ? Dispatch(req) : Response::Error(InvalidArgument("malformed request target"));
       if (r.status >= 400) {
-        spdlog::debug("{} {} from {} -> {}", std::string(req.raw.method_string()), req.path, remote, r.status);
+        spdlog::debug("{} {} from {} -> {}", std::string(req.raw.method_string()), req.path, remote,
+                      r.status);
       }
       bool keep_alive = co_await WriteResponse(stream, req, std::move(r), ec);
       if (ec || !keep_alive) break;
@@ -247,7 +262,8 @@ struct HttpsServer::Impl : std::enable_shared_from_this<Impl> {
   // Writes `r` as the answer to `req`; returns whether the connection stays open.
   static asio::awaitable<bool> WriteResponse(TlsStream& stream, const Request& req, Response r,
                                              beast::error_code& ec) {
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), req.raw.version()};
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status),
+                                            req.raw.version()};
     res.set(bhttp::field::server, "wattline");
     if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
     for (const auto& [k, v] : r.headers) res.insert(beast::string_view(k.data(), k.size()), v);
@@ -280,7 +296,8 @@ Result<uint16_t> HttpsServer::Listen(const std::string& address, uint16_t port) 
   if (!ec) acc.bind(ep, ec);
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Fail(Unavailable("cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message()));
+    return Fail(Unavailable("cannot listen on " + address + ":" + std::to_string(port) + ": " +
+                            ec.message()));
   }
   uint16_t bound = acc.local_endpoint().port();
   impl_->acceptor.emplace(std::move(acc));

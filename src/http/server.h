@@ -5,15 +5,14 @@
 // Thread-safety: construct, Listen and Stop on the I/O thread; run the io_context on one thread.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
 
 #include "http/router.h"
 #include "http/websocket_session.h"
@@ -26,9 +25,9 @@ using WebSocketOpen = std::function<void(std::shared_ptr<WebSocketSession>)>;
 using WebSocketHandler = std::function<Result<WebSocketOpen>(Request&)>;
 
 struct ServerOptions {
-  std::string web_root;                    // static files; empty = none
-  size_t body_limit = 16 * 1024 * 1024;    // larger bodies get 413
-  int idle_timeout_s = 60;                 // keep-alive connections idle longer are closed
+  std::string web_root;                  // static files; empty = none
+  size_t body_limit = 16 * 1024 * 1024;  // larger bodies get 413
+  int idle_timeout_s = 60;               // keep-alive connections idle longer are closed
 };
 
 class HttpsServer {

@@ -1,17 +1,16 @@
 #include "http/tls.h"
 
-#include <sys/stat.h>
-
-#include <cstdio>
-#include <filesystem>
-#include <memory>
-
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
 
 namespace wattline::http {
 namespace ssl = boost::asio::ssl;
@@ -100,7 +99,8 @@ Status EnsureSelfSignedCertificate(const std::string& cert_path, const std::stri
     mode_t old = umask(077);
     std::unique_ptr<FILE, FileCloser> f(std::fopen(key_path.c_str(), "wb"));
     umask(old);
-    if (!f || PEM_write_PrivateKey(f.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    if (!f ||
+        PEM_write_PrivateKey(f.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
       return Internal("cannot write TLS key " + key_path);
     }
   }
@@ -124,15 +124,18 @@ Result<std::shared_ptr<ssl::context>> MakeServerContext(const std::string& cert_
                           "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                           "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                           "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
-  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_options(ctx->native_handle(),
+                      SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
   ctx->use_certificate_chain_file(cert_path, ec);
-  if (ec) return Fail(InvalidArgument("cannot load TLS certificate " + cert_path + ": " + ec.message()));
+  if (ec)
+    return Fail(InvalidArgument("cannot load TLS certificate " + cert_path + ": " + ec.message()));
   ctx->use_private_key_file(key_path, ssl::context::pem, ec);
   if (ec) return Fail(InvalidArgument("cannot load TLS key " + key_path + ": " + ec.message()));
   return ctx;
 }
 
-Result<std::shared_ptr<ssl::context>> MakePinnedClientContext(const std::string& trusted_cert_path) {
+Result<std::shared_ptr<ssl::context>> MakePinnedClientContext(
+    const std::string& trusted_cert_path) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
   boost::system::error_code ec;

@@ -3,10 +3,9 @@
 // shared read-only by all connections after set-up.
 #pragma once
 
+#include <boost/asio/ssl/context.hpp>
 #include <string>
 #include <vector>
-
-#include <boost/asio/ssl/context.hpp>
 
 #include "core/status.h"
 

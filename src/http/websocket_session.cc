@@ -1,12 +1,13 @@
 #include "http/websocket_session.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
-#include <spdlog/spdlog.h>
+#include <boost/beast/core/flat_buffer.hpp>
 
 namespace wattline::http {
 namespace asio = boost::asio;
@@ -24,8 +25,9 @@ void WebSocketSession::Send(std::string text) {
   queue_.push_back(std::move(text));
   if (!writing_) {
     writing_ = true;
-    asio::co_spawn(ws_.get_executor(), [self = shared_from_this()] { return self->WriteLoop(); },
-                   asio::detached);
+    asio::co_spawn(
+        ws_.get_executor(), [self = shared_from_this()] { return self->WriteLoop(); },
+        asio::detached);
   }
 }
 

@@ -5,16 +5,15 @@
 // io_context), which is where handlers and broadcasts run.
 #pragma once
 
-#include <deque>
-#include <functional>
-#include <memory>
-#include <string>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
 
 #include "http/message.h"
 
@@ -35,7 +34,9 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   // Called once when the session ends (client closed, error, or Close()).
   void OnClose(std::function<void()> callback) { on_close_ = std::move(callback); }
   // Called for each text frame the client sends.
-  void OnMessage(std::function<void(const std::string&)> callback) { on_message_ = std::move(callback); }
+  void OnMessage(std::function<void(const std::string&)> callback) {
+    on_message_ = std::move(callback);
+  }
   size_t dropped_frames() const { return dropped_; }
 
   // Accepts the upgrade request and runs the read loop until the connection ends.

@@ -16,15 +16,24 @@ void PutU16(std::string& out, uint16_t v) {
 
 std::string_view ExceptionName(uint8_t code) {
   switch (code) {
-    case 0x01: return "illegal function";
-    case 0x02: return "illegal data address";
-    case 0x03: return "illegal data value";
-    case 0x04: return "server device failure";
-    case 0x05: return "acknowledge";
-    case 0x06: return "server device busy";
-    case 0x0A: return "gateway path unavailable";
-    case 0x0B: return "gateway target device failed to respond";
-    default: return "unknown exception code";
+    case 0x01:
+      return "illegal function";
+    case 0x02:
+      return "illegal data address";
+    case 0x03:
+      return "illegal data value";
+    case 0x04:
+      return "server device failure";
+    case 0x05:
+      return "acknowledge";
+    case 0x06:
+      return "server device busy";
+    case 0x0A:
+      return "gateway path unavailable";
+    case 0x0B:
+      return "gateway target device failed to respond";
+    default:
+      return "unknown exception code";
   }
 }
 
@@ -33,10 +42,12 @@ Status ValidateRead(uint8_t function, uint16_t address, uint16_t count) {
     return InvalidArgument(fmt::format("function {:02X} is not a register read", function));
   }
   if (count == 0 || count > kMaxReadRegisters) {
-    return InvalidArgument(fmt::format("register count {} outside 1..{}", count, kMaxReadRegisters));
+    return InvalidArgument(
+        fmt::format("register count {} outside 1..{}", count, kMaxReadRegisters));
   }
   if (uint32_t{address} + count > 0x10000) {
-    return InvalidArgument(fmt::format("read of {} registers at {} runs past 65535", count, address));
+    return InvalidArgument(
+        fmt::format("read of {} registers at {} runs past 65535", count, address));
   }
   return Status::Ok();
 }
@@ -53,8 +64,8 @@ Status CheckFunction(std::string_view pdu, uint8_t function) {
     return ExceptionStatus(function, Byte(pdu, 1));
   }
   if (fc != function) {
-    return InvalidArgument(
-        fmt::format("response function {:02X} does not match request function {:02X}", fc, function));
+    return InvalidArgument(fmt::format(
+        "response function {:02X} does not match request function {:02X}", fc, function));
   }
   return Status::Ok();
 }
@@ -65,15 +76,19 @@ Status ExceptionStatus(uint8_t function, uint8_t code) {
   std::string msg = fmt::format("modbus exception {:02X} ({}) for function {:02X}", code,
                                 ExceptionName(code), function);
   switch (code) {
-    case 0x01: return FailedPrecondition(std::move(msg));
+    case 0x01:
+      return FailedPrecondition(std::move(msg));
     case 0x02:
-    case 0x03: return InvalidArgument(std::move(msg));
+    case 0x03:
+      return InvalidArgument(std::move(msg));
     case 0x04:
     case 0x05:
     case 0x06:
     case 0x0A:
-    case 0x0B: return Unavailable(std::move(msg));
-    default: return InvalidArgument(std::move(msg));
+    case 0x0B:
+      return Unavailable(std::move(msg));
+    default:
+      return InvalidArgument(std::move(msg));
   }
 }
 
@@ -109,8 +124,8 @@ Result<std::vector<uint16_t>> DecodeReadResponse(std::string_view pdu, const Rea
   if (pdu.size() < 2) return Fail(InvalidArgument("read response truncated before byte count"));
   size_t byte_count = Byte(pdu, 1);
   if (byte_count != pdu.size() - 2) {
-    return Fail(InvalidArgument(fmt::format("read response byte count {} but {} data bytes",
-                                            byte_count, pdu.size() - 2)));
+    return Fail(InvalidArgument(
+        fmt::format("read response byte count {} but {} data bytes", byte_count, pdu.size() - 2)));
   }
   if (byte_count % 2 != 0) {
     return Fail(InvalidArgument(fmt::format("read response byte count {} is odd", byte_count)));
@@ -150,7 +165,8 @@ Status CheckWriteSingleResponse(std::string_view pdu, const WriteSingleRequest& 
 Result<std::string> EncodeWriteMultipleRequest(const WriteMultipleRequest& r) {
   if (r.values.empty() || r.values.size() > kMaxWriteRegisters ||
       r.address + r.values.size() > 0x10000) {
-    return Fail(InvalidArgument(fmt::format("cannot write {} registers at {}", r.values.size(), r.address)));
+    return Fail(InvalidArgument(
+        fmt::format("cannot write {} registers at {}", r.values.size(), r.address)));
   }
   std::string out;
   out.push_back(static_cast<char>(kWriteMultipleRegisters));
@@ -187,8 +203,8 @@ std::string EncodeWriteMultipleResponse(uint16_t address, uint16_t count) {
 
 Status CheckWriteMultipleResponse(std::string_view pdu, const WriteMultipleRequest& request) {
   if (Status s = CheckFunction(pdu, kWriteMultipleRegisters); !s.ok()) return s;
-  if (pdu != EncodeWriteMultipleResponse(request.address,
-                                         static_cast<uint16_t>(request.values.size()))) {
+  if (pdu !=
+      EncodeWriteMultipleResponse(request.address, static_cast<uint16_t>(request.values.size()))) {
     return InvalidArgument("write-multiple-registers response does not match the request");
   }
   return Status::Ok();
@@ -218,11 +234,12 @@ Result<MbapHeader> ParseMbapHeader(std::string_view bytes) {
   }
   MbapHeader h{U16(bytes, 0), U16(bytes, 2), U16(bytes, 4), Byte(bytes, 6)};
   if (h.protocol_id != 0) {
-    return Fail(InvalidArgument(fmt::format("MBAP protocol id {} is not 0 (Modbus)", h.protocol_id)));
+    return Fail(
+        InvalidArgument(fmt::format("MBAP protocol id {} is not 0 (Modbus)", h.protocol_id)));
   }
   if (h.length < kMinMbapLength || h.length > kMaxMbapLength) {
-    return Fail(InvalidArgument(fmt::format("MBAP length {} outside {}..{}", h.length,
-                                            kMinMbapLength, kMaxMbapLength)));
+    return Fail(InvalidArgument(
+        fmt::format("MBAP length {} outside {}..{}", h.length, kMinMbapLength, kMaxMbapLength)));
   }
   return h;
 }

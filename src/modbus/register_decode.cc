@@ -1,7 +1,8 @@
 #include "modbus/register_decode.h"
 
-#include <bit>
 #include <fmt/format.h>
+
+#include <bit>
 
 namespace wattline::modbus {
 namespace {
@@ -37,10 +38,14 @@ std::array<uint16_t, N> Split(uint64_t v, WordOrder order) {
 
 std::string_view WordOrderName(WordOrder order) {
   switch (order) {
-    case WordOrder::kABCD: return "ABCD";
-    case WordOrder::kCDAB: return "CDAB";
-    case WordOrder::kBADC: return "BADC";
-    case WordOrder::kDCBA: return "DCBA";
+    case WordOrder::kABCD:
+      return "ABCD";
+    case WordOrder::kCDAB:
+      return "CDAB";
+    case WordOrder::kBADC:
+      return "BADC";
+    case WordOrder::kDCBA:
+      return "DCBA";
   }
   return "?";
 }
@@ -49,7 +54,8 @@ Result<WordOrder> ParseWordOrder(std::string_view text) {
   for (WordOrder o : {WordOrder::kABCD, WordOrder::kCDAB, WordOrder::kBADC, WordOrder::kDCBA}) {
     if (text == WordOrderName(o)) return o;
   }
-  return Fail(InvalidArgument(fmt::format("unknown word order '{}' (use ABCD, CDAB, BADC or DCBA)", text)));
+  return Fail(
+      InvalidArgument(fmt::format("unknown word order '{}' (use ABCD, CDAB, BADC or DCBA)", text)));
 }
 
 uint16_t DecodeUint16(uint16_t reg, WordOrder order) { return SwapsBytes(order) ? Swap(reg) : reg; }
@@ -75,7 +81,9 @@ double DecodeFloat64(std::span<const uint16_t, 4> regs, WordOrder order) {
   return std::bit_cast<double>(DecodeUint64(regs, order));
 }
 
-std::array<uint16_t, 2> EncodeUint32(uint32_t value, WordOrder order) { return Split<2>(value, order); }
+std::array<uint16_t, 2> EncodeUint32(uint32_t value, WordOrder order) {
+  return Split<2>(value, order);
+}
 std::array<uint16_t, 2> EncodeFloat32(float value, WordOrder order) {
   return Split<2>(std::bit_cast<uint32_t>(value), order);
 }
@@ -91,14 +99,22 @@ constexpr ValueType kAllTypes[] = {ValueType::kInt16,  ValueType::kUint16,  Valu
 
 std::string_view ValueTypeName(ValueType type) {
   switch (type) {
-    case ValueType::kInt16: return "int16";
-    case ValueType::kUint16: return "uint16";
-    case ValueType::kInt32: return "int32";
-    case ValueType::kUint32: return "uint32";
-    case ValueType::kFloat32: return "float32";
-    case ValueType::kInt64: return "int64";
-    case ValueType::kUint64: return "uint64";
-    case ValueType::kFloat64: return "float64";
+    case ValueType::kInt16:
+      return "int16";
+    case ValueType::kUint16:
+      return "uint16";
+    case ValueType::kInt32:
+      return "int32";
+    case ValueType::kUint32:
+      return "uint32";
+    case ValueType::kFloat32:
+      return "float32";
+    case ValueType::kInt64:
+      return "int64";
+    case ValueType::kUint64:
+      return "uint64";
+    case ValueType::kFloat64:
+      return "float64";
   }
   return "?";
 }
@@ -108,19 +124,23 @@ Result<ValueType> ParseValueType(std::string_view text) {
     if (text == ValueTypeName(t)) return t;
   }
   return Fail(InvalidArgument(fmt::format(
-      "unknown type '{}' (use int16, uint16, int32, uint32, float32, int64, uint64 or float64)", text)));
+      "unknown type '{}' (use int16, uint16, int32, uint32, float32, int64, uint64 or float64)",
+      text)));
 }
 
 uint16_t RegisterCount(ValueType type) {
   switch (type) {
     case ValueType::kInt16:
-    case ValueType::kUint16: return 1;
+    case ValueType::kUint16:
+      return 1;
     case ValueType::kInt32:
     case ValueType::kUint32:
-    case ValueType::kFloat32: return 2;
+    case ValueType::kFloat32:
+      return 2;
     case ValueType::kInt64:
     case ValueType::kUint64:
-    case ValueType::kFloat64: return 4;
+    case ValueType::kFloat64:
+      return 4;
   }
   return 1;
 }
@@ -131,14 +151,22 @@ Result<double> DecodeAsDouble(std::span<const uint16_t> regs, ValueType type, Wo
                                             RegisterCount(type), regs.size())));
   }
   switch (type) {
-    case ValueType::kInt16: return DecodeInt16(regs[0], order);
-    case ValueType::kUint16: return DecodeUint16(regs[0], order);
-    case ValueType::kInt32: return DecodeInt32(regs.first<2>(), order);
-    case ValueType::kUint32: return DecodeUint32(regs.first<2>(), order);
-    case ValueType::kFloat32: return DecodeFloat32(regs.first<2>(), order);
-    case ValueType::kInt64: return static_cast<double>(DecodeInt64(regs.first<4>(), order));
-    case ValueType::kUint64: return static_cast<double>(DecodeUint64(regs.first<4>(), order));
-    case ValueType::kFloat64: return DecodeFloat64(regs.first<4>(), order);
+    case ValueType::kInt16:
+      return DecodeInt16(regs[0], order);
+    case ValueType::kUint16:
+      return DecodeUint16(regs[0], order);
+    case ValueType::kInt32:
+      return DecodeInt32(regs.first<2>(), order);
+    case ValueType::kUint32:
+      return DecodeUint32(regs.first<2>(), order);
+    case ValueType::kFloat32:
+      return DecodeFloat32(regs.first<2>(), order);
+    case ValueType::kInt64:
+      return static_cast<double>(DecodeInt64(regs.first<4>(), order));
+    case ValueType::kUint64:
+      return static_cast<double>(DecodeUint64(regs.first<4>(), order));
+    case ValueType::kFloat64:
+      return DecodeFloat64(regs.first<4>(), order);
   }
   return Fail(InvalidArgument("unknown value type"));
 }

@@ -39,7 +39,16 @@ std::array<uint16_t, 2> EncodeFloat32(float value, WordOrder order);
 std::array<uint16_t, 4> EncodeFloat64(double value, WordOrder order);
 
 // A value type as named in driver profiles.
-enum class ValueType : uint8_t { kInt16, kUint16, kInt32, kUint32, kFloat32, kInt64, kUint64, kFloat64 };
+enum class ValueType : uint8_t {
+  kInt16,
+  kUint16,
+  kInt32,
+  kUint32,
+  kFloat32,
+  kInt64,
+  kUint64,
+  kFloat64
+};
 
 // "float32" <-> ValueType; ParseValueType returns kInvalidArgument for unknown names.
 std::string_view ValueTypeName(ValueType type);

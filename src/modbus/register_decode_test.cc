@@ -1,9 +1,9 @@
 #include "modbus/register_decode.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace wattline::modbus {
 namespace {
@@ -68,7 +68,8 @@ TEST(RegisterDecodeTest, Float64AbcdAndDcba) {
   const uint16_t dcba[4] = {0x7593, 0x18E4, 0x87D6, 0x3241};
   EXPECT_DOUBLE_EQ(DecodeFloat64(abcd, WordOrder::kABCD), 1234567.891);
   EXPECT_DOUBLE_EQ(DecodeFloat64(dcba, WordOrder::kDCBA), 1234567.891);
-  EXPECT_EQ(EncodeFloat64(1234567.891, WordOrder::kABCD), (std::array<uint16_t, 4>{0x4132, 0xD687, 0xE418, 0x9375}));
+  EXPECT_EQ(EncodeFloat64(1234567.891, WordOrder::kABCD),
+            (std::array<uint16_t, 4>{0x4132, 0xD687, 0xE418, 0x9375}));
 }
 
 TEST(RegisterDecodeTest, Int64AndUint64) {
@@ -88,9 +89,11 @@ TEST(RegisterDecodeTest, DecodeAsDoubleRejectsShortSpan) {
 
 TEST(RegisterDecodeTest, DecodeAsDoubleDecodesEachType) {
   std::vector<uint16_t> regs = {0x4366, 0x199A, 0, 0};
-  EXPECT_FLOAT_EQ(static_cast<float>(*DecodeAsDouble(regs, ValueType::kFloat32, WordOrder::kABCD)), 230.1f);
+  EXPECT_FLOAT_EQ(static_cast<float>(*DecodeAsDouble(regs, ValueType::kFloat32, WordOrder::kABCD)),
+                  230.1f);
   EXPECT_EQ(*DecodeAsDouble(regs, ValueType::kUint16, WordOrder::kABCD), 0x4366);
-  EXPECT_EQ(*DecodeAsDouble(regs, ValueType::kUint64, WordOrder::kABCD), double(0x4366199A00000000ull));
+  EXPECT_EQ(*DecodeAsDouble(regs, ValueType::kUint64, WordOrder::kABCD),
+            double(0x4366199A00000000ull));
 }
 
 TEST(RegisterDecodeTest, ParsesNames) {

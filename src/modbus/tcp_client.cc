@@ -1,8 +1,9 @@
 #include "modbus/tcp_client.h"
 
-#include <array>
-#include <limits>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,8 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <limits>
 
 namespace wattline::modbus {
 
@@ -123,10 +123,11 @@ void TcpClient::Release() {
 asio::awaitable<Status> TcpClient::Connect(Conn c) {
   Arm(c, options_.connect_timeout);
   error_code ec;
-  auto endpoints = co_await c->resolver.async_resolve(host_, std::to_string(port_),
-                                                      asio::redirect_error(asio::use_awaitable, ec));
+  auto endpoints = co_await c->resolver.async_resolve(
+      host_, std::to_string(port_), asio::redirect_error(asio::use_awaitable, ec));
   if (!ec) {
-    co_await asio::async_connect(c->socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_connect(c->socket, endpoints,
+                                 asio::redirect_error(asio::use_awaitable, ec));
   }
   bool timed_out = c->timed_out;
   Disarm(c);
@@ -156,32 +157,37 @@ asio::awaitable<Result<std::string>> TcpClient::Exchange(Conn c, uint8_t unit,
     c->Shut();
     if (c->cancelled) return Status(Code::kCancelled, "modbus client closed");
     if (timed_out) {
-      return DeadlineExceeded(fmt::format("{}:{} unit {}: no reply within {} ms", host_, port_, unit,
-                                          options_.request_timeout.count()));
+      return DeadlineExceeded(fmt::format("{}:{} unit {}: no reply within {} ms", host_, port_,
+                                          unit, options_.request_timeout.count()));
     }
     if (ec == asio::error::eof) {
-      return Unavailable(fmt::format("{}:{}: connection closed by peer while {}", host_, port_, what));
+      return Unavailable(
+          fmt::format("{}:{}: connection closed by peer while {}", host_, port_, what));
     }
     return Unavailable(fmt::format("{}:{}: {} failed: {}", host_, port_, what, ec.message()));
   };
 
   error_code ec;
-  co_await asio::async_write(c->socket, asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(c->socket, asio::buffer(frame),
+                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Fail(failed(ec, "sending request"));
 
   for (;;) {
     std::array<char, kMbapHeaderSize> header;
-    co_await asio::async_read(c->socket, asio::buffer(header), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_read(c->socket, asio::buffer(header),
+                              asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return Fail(failed(ec, "reading reply header"));
     auto h = ParseMbapHeader(std::string_view(header.data(), header.size()));
     if (!h) {
       // We cannot find the next frame boundary in a stream we do not understand: reconnect.
       Disarm(c);
       c->Shut();
-      co_return Fail(InvalidArgument(fmt::format("{}:{}: bad reply: {}", host_, port_, h.error().message())));
+      co_return Fail(
+          InvalidArgument(fmt::format("{}:{}: bad reply: {}", host_, port_, h.error().message())));
     }
     std::string pdu(h->pdu_size(), '\0');
-    co_await asio::async_read(c->socket, asio::buffer(pdu), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_read(c->socket, asio::buffer(pdu),
+                              asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return Fail(failed(ec, "reading reply body"));
     if (h->transaction_id != tid) {
       // A late reply to an earlier request that timed out; skip it and keep waiting.
@@ -192,8 +198,8 @@ asio::awaitable<Result<std::string>> TcpClient::Exchange(Conn c, uint8_t unit,
     Disarm(c);
     if (h->unit_id != unit) {
       c->Shut();
-      co_return Fail(InvalidArgument(fmt::format("{}:{}: reply from unit {} to a request for unit {}",
-                                                 host_, port_, h->unit_id, unit)));
+      co_return Fail(InvalidArgument(fmt::format(
+          "{}:{}: reply from unit {} to a request for unit {}", host_, port_, h->unit_id, unit)));
     }
     co_return pdu;
   }
@@ -218,8 +224,10 @@ asio::awaitable<Result<std::string>> TcpClient::Transact(uint8_t unit, std::stri
   co_return result;
 }
 
-asio::awaitable<Result<std::vector<uint16_t>>> TcpClient::ReadRegisters(uint8_t unit, uint8_t function,
-                                                                        uint16_t address, uint16_t count) {
+asio::awaitable<Result<std::vector<uint16_t>>> TcpClient::ReadRegisters(uint8_t unit,
+                                                                        uint8_t function,
+                                                                        uint16_t address,
+                                                                        uint16_t count) {
   ReadRequest request{function, address, count};
   auto pdu = EncodeReadRequest(request);
   if (!pdu) co_return Fail(pdu.error());

@@ -18,6 +18,8 @@
 // strand). The client must outlive the coroutines that call it; destroying it closes the socket.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -25,9 +27,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 
 #include "core/status.h"
 #include "modbus/pdu.h"
@@ -49,8 +48,10 @@ class TcpClient {
 
   // Reads `count` (1..125) registers starting at protocol address `address` with function
   // `function` (03 holding or 04 input) from `unit`. Returns exactly `count` registers.
-  boost::asio::awaitable<Result<std::vector<uint16_t>>> ReadRegisters(uint8_t unit, uint8_t function,
-                                                                      uint16_t address, uint16_t count);
+  boost::asio::awaitable<Result<std::vector<uint16_t>>> ReadRegisters(uint8_t unit,
+                                                                      uint8_t function,
+                                                                      uint16_t address,
+                                                                      uint16_t count);
 
   // Sends `request_pdu` to `unit` and returns the reply PDU (which may be an exception
   // response; the caller decodes it). Errors as in the class comment.
@@ -69,11 +70,11 @@ class TcpClient {
   struct Waiter;
 
  private:
-
   boost::asio::awaitable<Status> Acquire();
   void Release();
   boost::asio::awaitable<Status> Connect(std::shared_ptr<Connection> c);
-  boost::asio::awaitable<Result<std::string>> Exchange(std::shared_ptr<Connection> c, uint8_t unit, const std::string& request_pdu);
+  boost::asio::awaitable<Result<std::string>> Exchange(std::shared_ptr<Connection> c, uint8_t unit,
+                                                       const std::string& request_pdu);
 
   boost::asio::any_io_executor executor_;
   std::string host_;

@@ -1,14 +1,14 @@
-#include <chrono>
-#include <future>
-#include <thread>
+#include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
-#include <gtest/gtest.h>
+#include <chrono>
+#include <future>
+#include <thread>
 
 #include "modbus/pdu.h"
 #include "modbus/register_decode.h"
@@ -26,7 +26,8 @@ template <typename T>
 T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
   auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (fut.wait_for(0s) != std::future_status::ready && std::chrono::steady_clock::now() < deadline) {
+  while (fut.wait_for(0s) != std::future_status::ready &&
+         std::chrono::steady_clock::now() < deadline) {
     io.run_one_for(50ms);
   }
   return fut.get();
@@ -35,8 +36,11 @@ T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
 // Serves registers 19000..19003 = 230.1f, 50.0f for fc 03; exception 02 elsewhere.
 std::string MeterHandler(uint8_t /*unit*/, std::string_view pdu) {
   auto req = DecodeReadRequest(pdu);
-  if (!req) return EncodeException(pdu.empty() ? 0 : static_cast<uint8_t>(pdu[0]), ExceptionCode::kIllegalFunction);
-  if (req->function != kReadHoldingRegisters) return EncodeException(req->function, ExceptionCode::kIllegalFunction);
+  if (!req)
+    return EncodeException(pdu.empty() ? 0 : static_cast<uint8_t>(pdu[0]),
+                           ExceptionCode::kIllegalFunction);
+  if (req->function != kReadHoldingRegisters)
+    return EncodeException(req->function, ExceptionCode::kIllegalFunction);
   if (req->address < 19000 || req->address + req->count > 19004) {
     return EncodeException(req->function, ExceptionCode::kIllegalDataAddress);
   }

@@ -1,8 +1,9 @@
 #include "modbus/tcp_server.h"
 
-#include <array>
-#include <list>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,8 +12,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <list>
 
 #include "modbus/pdu.h"
 
@@ -37,10 +37,12 @@ asio::awaitable<void> Serve(std::shared_ptr<TcpServer::State> state,
                             std::shared_ptr<tcp::socket> socket) {
   error_code ec;
   std::string peer = "?";
-  if (auto ep = socket->remote_endpoint(ec); !ec) peer = fmt::format("{}:{}", ep.address().to_string(), ep.port());
+  if (auto ep = socket->remote_endpoint(ec); !ec)
+    peer = fmt::format("{}:{}", ep.address().to_string(), ep.port());
   for (;;) {
     std::array<char, kMbapHeaderSize> header;
-    co_await asio::async_read(*socket, asio::buffer(header), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_read(*socket, asio::buffer(header),
+                              asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;  // peer closed or Stop()
     auto h = ParseMbapHeader(std::string_view(header.data(), header.size()));
     if (!h) {
@@ -49,7 +51,8 @@ asio::awaitable<void> Serve(std::shared_ptr<TcpServer::State> state,
       break;
     }
     std::string pdu(h->pdu_size(), '\0');
-    co_await asio::async_read(*socket, asio::buffer(pdu), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_read(*socket, asio::buffer(pdu),
+                              asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
     std::string reply;
     try {
@@ -60,11 +63,13 @@ asio::awaitable<void> Serve(std::shared_ptr<TcpServer::State> state,
     }
     if (reply.empty()) continue;
     if (reply.size() > kMaxMbapLength - 1) {
-      spdlog::error("modbus server :{}: handler returned a {}-byte PDU; closing", state->port, reply.size());
+      spdlog::error("modbus server :{}: handler returned a {}-byte PDU; closing", state->port,
+                    reply.size());
       break;
     }
     std::string frame = EncodeFrame(h->transaction_id, h->unit_id, reply);
-    co_await asio::async_write(*socket, asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(*socket, asio::buffer(frame),
+                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
   }
   socket->close(ec);

@@ -12,13 +12,12 @@
 // hold shared state, so they finish safely on the next run of the io_context.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/io_context.hpp>
 
 #include "core/status.h"
 

@@ -1,14 +1,14 @@
 #include "profiles/profile.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <pugixml.hpp>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <pugixml.hpp>
 
 namespace wattline::profiles {
 namespace {
@@ -17,7 +17,8 @@ namespace {
 int LineAt(std::string_view text, ptrdiff_t offset) {
   if (offset < 0) return 0;
   size_t end = std::min(text.size(), static_cast<size_t>(offset));
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(end), '\n'));
+  return 1 + static_cast<int>(
+                 std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(end), '\n'));
 }
 
 class Parser {
@@ -25,10 +26,12 @@ class Parser {
   Parser(std::string_view text, std::string_view source) : text_(text), source_(source) {}
 
   Status Error(const pugi::xml_node& node, const std::string& what) const {
-    return InvalidArgument(fmt::format("{}:{}: {}", source_, LineAt(text_, node.offset_debug()), what));
+    return InvalidArgument(
+        fmt::format("{}:{}: {}", source_, LineAt(text_, node.offset_debug()), what));
   }
 
-  Status CheckAttributes(const pugi::xml_node& node, std::initializer_list<std::string_view> allowed) const {
+  Status CheckAttributes(const pugi::xml_node& node,
+                         std::initializer_list<std::string_view> allowed) const {
     for (const auto& attr : node.attributes()) {
       if (std::find(allowed.begin(), allowed.end(), attr.name()) == allowed.end()) {
         return Error(node, fmt::format("<{}>: unknown attribute '{}'", node.name(), attr.name()));
@@ -39,7 +42,8 @@ class Parser {
 
   Result<std::string> Required(const pugi::xml_node& node, const char* name) const {
     auto attr = node.attribute(name);
-    if (!attr) return Fail(Error(node, fmt::format("<{}>: missing attribute '{}'", node.name(), name)));
+    if (!attr)
+      return Fail(Error(node, fmt::format("<{}>: missing attribute '{}'", node.name(), name)));
     return std::string(attr.value());
   }
 
@@ -52,8 +56,8 @@ class Parser {
     uint32_t out = 0;
     auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
     if (ec != std::errc() || ptr != v.data() + v.size() || out < lo || out > hi) {
-      return Fail(Error(node, fmt::format("<{}>: {}=\"{}\" is not an integer in {}..{}", node.name(),
-                                          name, v, lo, hi)));
+      return Fail(Error(node, fmt::format("<{}>: {}=\"{}\" is not an integer in {}..{}",
+                                          node.name(), name, v, lo, hi)));
     }
     return out;
   }
@@ -65,7 +69,8 @@ class Parser {
     double out = 0;
     auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
     if (ec != std::errc() || ptr != v.data() + v.size() || !std::isfinite(out)) {
-      return Fail(Error(node, fmt::format("<{}>: {}=\"{}\" is not a number", node.name(), name, v)));
+      return Fail(
+          Error(node, fmt::format("<{}>: {}=\"{}\" is not a number", node.name(), name, v)));
     }
     return out;
   }
@@ -79,10 +84,11 @@ class Parser {
     }
     pugi::xml_node root = doc.document_element();
     if (std::string_view(root.name()) != "profile") {
-      return Fail(Error(root, fmt::format("root element is <{}>, expected <profile>", root.name())));
+      return Fail(
+          Error(root, fmt::format("root element is <{}>, expected <profile>", root.name())));
     }
-    if (Status s = CheckAttributes(root, {"vendor", "model", "max-registers", "word-order",
-                                          "address-base", "max-gap"});
+    if (Status s = CheckAttributes(
+            root, {"vendor", "model", "max-registers", "word-order", "address-base", "max-gap"});
         !s.ok()) {
       return Fail(s);
     }
@@ -113,7 +119,8 @@ class Parser {
     for (pugi::xml_node node : root.children()) {
       if (node.type() != pugi::node_element) continue;
       if (std::string_view(node.name()) != "signal") {
-        return Fail(Error(node, fmt::format("unknown element <{}> (expected <signal>)", node.name())));
+        return Fail(
+            Error(node, fmt::format("unknown element <{}> (expected <signal>)", node.name())));
       }
       auto signal = ParseSignal(node, p);
       if (!signal) return Fail(signal.error());
@@ -128,8 +135,8 @@ class Parser {
 
  private:
   Result<SignalSpec> ParseSignal(const pugi::xml_node& node, const Profile& p) const {
-    if (Status s = CheckAttributes(node, {"name", "fc", "address", "type", "unit", "kind", "scale",
-                                          "word-order"});
+    if (Status s = CheckAttributes(
+            node, {"name", "fc", "address", "type", "unit", "kind", "scale", "word-order"});
         !s.ok()) {
       return Fail(s);
     }
@@ -138,7 +145,9 @@ class Parser {
     if (!name) return Fail(name.error());
     if (name->empty()) return Fail(Error(node, "<signal>: empty name"));
     s.name = *name;
-    auto where = [&](const std::string& what) { return Error(node, fmt::format("signal '{}': {}", s.name, what)); };
+    auto where = [&](const std::string& what) {
+      return Error(node, fmt::format("signal '{}': {}", s.name, what));
+    };
 
     auto fc = Unsigned(node, "fc", 3, 3, 4);
     if (!fc) return Fail(fc.error());
@@ -153,7 +162,8 @@ class Parser {
     if (!vt) return Fail(where(vt.error().message()));
     s.type = *vt;
     if (modbus::RegisterCount(s.type) > p.max_registers) {
-      return Fail(where(fmt::format("{} does not fit in max-registers={}", *type, p.max_registers)));
+      return Fail(
+          where(fmt::format("{} does not fit in max-registers={}", *type, p.max_registers)));
     }
     if (uint32_t{s.address} + modbus::RegisterCount(s.type) > 0x10000) {
       return Fail(where("value runs past register 65535"));

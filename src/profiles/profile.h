@@ -26,12 +26,12 @@
 namespace wattline::profiles {
 
 struct SignalSpec {
-  std::string name;   // vocabulary name, e.g. "active_power_total"
+  std::string name;      // vocabulary name, e.g. "active_power_total"
   uint8_t function = 3;  // 3 (holding) or 4 (input)
   uint16_t address = 0;  // protocol (0-based) address: the profile's address minus address-base
   modbus::ValueType type = modbus::ValueType::kFloat32;
   modbus::WordOrder word_order = modbus::WordOrder::kABCD;  // the profile's unless overridden
-  std::string unit;  // "V", "W", "Wh", "" for dimensionless
+  std::string unit;                                         // "V", "W", "Wh", "" for dimensionless
   SignalKind kind = SignalKind::kInstant;
   double scale = 1.0;  // decoded value = raw * scale
 };
@@ -41,7 +41,7 @@ struct Profile {
   std::string vendor;  // "Janitza"
   std::string model;   // "UMG 96RM-E"
   uint16_t max_registers = 125;  // registers per read request, 1..125
-  uint16_t max_gap = 0;  // unused registers a block read may span (they must be readable)
+  uint16_t max_gap = 0;          // unused registers a block read may span (they must be readable)
   modbus::WordOrder word_order = modbus::WordOrder::kABCD;
   uint16_t address_base = 0;  // 0: addresses are protocol addresses; 1: Modicon 1-based
   std::vector<SignalSpec> signals;

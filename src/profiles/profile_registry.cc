@@ -1,8 +1,8 @@
 #include "profiles/profile_registry.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace wattline::profiles {
 
@@ -13,7 +13,8 @@ Status ProfileRegistry::LoadDirectory(const std::filesystem::path& dir) {
   }
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".xml") files.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().extension() == ".xml")
+      files.push_back(entry.path());
   }
   if (ec) return Unavailable(fmt::format("cannot list {}: {}", dir.string(), ec.message()));
   std::sort(files.begin(), files.end());  // deterministic errors

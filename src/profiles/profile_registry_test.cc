@@ -1,8 +1,8 @@
 #include "profiles/profile_registry.h"
 
-#include <fstream>
-
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 namespace wattline::profiles {
 namespace {
@@ -17,7 +17,8 @@ TEST(ProfileRegistryTest, LoadsBundledProfiles) {
 }
 
 TEST(ProfileRegistryTest, BadFileFailsWithItsName) {
-  auto dir = std::filesystem::temp_directory_path() / ("wattline-registry-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("wattline-registry-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "broken.xml") << "<profile vendor=\"V\">\n<oops";
   std::ofstream(dir / "ignored.txt") << "not a profile";

@@ -37,7 +37,8 @@ TEST(ProfileTest, AddressBaseOneShiftsToProtocolAddresses) {
 }
 
 TEST(ProfileTest, MalformedXmlNamesTheLine) {
-  auto p = ParseProfile("<profile vendor=\"V\" model=\"M\">\n  <signal name=\"a\"\n</profile>", "", "bad.xml");
+  auto p = ParseProfile("<profile vendor=\"V\" model=\"M\">\n  <signal name=\"a\"\n</profile>", "",
+                        "bad.xml");
   ASSERT_FALSE(p.has_value());
   EXPECT_EQ(p.error().code(), Code::kInvalidArgument);
   EXPECT_NE(p.error().message().find("bad.xml:3"), std::string::npos) << p.error().message();
@@ -47,7 +48,8 @@ TEST(ProfileTest, UnknownTypeNamesTheLine) {
   auto p = ParseProfile(R"(<profile vendor="V" model="M">
   <signal name="a" address="1" type="uint16"/>
   <signal name="b" address="2" type="float"/>
-</profile>)", "", "t.xml");
+</profile>)",
+                        "", "t.xml");
   ASSERT_FALSE(p.has_value());
   EXPECT_NE(p.error().message().find("t.xml:3"), std::string::npos) << p.error().message();
   EXPECT_NE(p.error().message().find("unknown type 'float'"), std::string::npos);
@@ -57,26 +59,30 @@ TEST(ProfileTest, MissingAttributeNamesTheLine) {
   auto p = ParseProfile(R"(<profile vendor="V" model="M">
 
   <signal name="a" type="uint16"/>
-</profile>)", "", "m.xml");
+</profile>)",
+                        "", "m.xml");
   ASSERT_FALSE(p.has_value());
   EXPECT_NE(p.error().message().find("m.xml:3"), std::string::npos) << p.error().message();
   EXPECT_NE(p.error().message().find("address"), std::string::npos);
 }
 
 TEST(ProfileTest, MissingProfileAttribute) {
-  auto p = ParseProfile(R"(<profile vendor="V"><signal name="a" address="1" type="uint16"/></profile>)");
+  auto p =
+      ParseProfile(R"(<profile vendor="V"><signal name="a" address="1" type="uint16"/></profile>)");
   ASSERT_FALSE(p.has_value());
   EXPECT_NE(p.error().message().find("'model'"), std::string::npos);
 }
 
 TEST(ProfileTest, UnknownAttributeIsRejected) {
-  auto p = ParseProfile(R"(<profile vendor="V" model="M"><signal name="a" adress="1" type="uint16"/></profile>)");
+  auto p = ParseProfile(
+      R"(<profile vendor="V" model="M"><signal name="a" adress="1" type="uint16"/></profile>)");
   ASSERT_FALSE(p.has_value());
   EXPECT_NE(p.error().message().find("unknown attribute 'adress'"), std::string::npos);
 }
 
 TEST(ProfileTest, UnknownElementIsRejected) {
-  EXPECT_FALSE(ParseProfile(R"(<profile vendor="V" model="M"><sig name="a"/></profile>)").has_value());
+  EXPECT_FALSE(
+      ParseProfile(R"(<profile vendor="V" model="M"><sig name="a"/></profile>)").has_value());
 }
 
 TEST(ProfileTest, WrongRootElement) {
@@ -84,16 +90,35 @@ TEST(ProfileTest, WrongRootElement) {
 }
 
 TEST(ProfileTest, BadNumbersAreRejected) {
-  EXPECT_FALSE(ParseProfile(R"(<profile vendor="V" model="M" max-registers="126"><signal name="a" address="1" type="uint16"/></profile>)").has_value());
-  EXPECT_FALSE(ParseProfile(R"(<profile vendor="V" model="M"><signal name="a" address="x1" type="uint16"/></profile>)").has_value());
-  EXPECT_FALSE(ParseProfile(R"(<profile vendor="V" model="M"><signal name="a" address="70000" type="uint16"/></profile>)").has_value());
-  EXPECT_FALSE(ParseProfile(R"(<profile vendor="V" model="M"><signal name="a" address="1" fc="6" type="uint16"/></profile>)").has_value());
-  EXPECT_FALSE(ParseProfile(R"(<profile vendor="V" model="M"><signal name="a" address="1" type="uint16" scale="abc"/></profile>)").has_value());
-  EXPECT_FALSE(ParseProfile(R"(<profile vendor="V" model="M" word-order="XYZW"><signal name="a" address="1" type="uint16"/></profile>)").has_value());
+  EXPECT_FALSE(
+      ParseProfile(
+          R"(<profile vendor="V" model="M" max-registers="126"><signal name="a" address="1" type="uint16"/></profile>)")
+          .has_value());
+  EXPECT_FALSE(
+      ParseProfile(
+          R"(<profile vendor="V" model="M"><signal name="a" address="x1" type="uint16"/></profile>)")
+          .has_value());
+  EXPECT_FALSE(
+      ParseProfile(
+          R"(<profile vendor="V" model="M"><signal name="a" address="70000" type="uint16"/></profile>)")
+          .has_value());
+  EXPECT_FALSE(
+      ParseProfile(
+          R"(<profile vendor="V" model="M"><signal name="a" address="1" fc="6" type="uint16"/></profile>)")
+          .has_value());
+  EXPECT_FALSE(
+      ParseProfile(
+          R"(<profile vendor="V" model="M"><signal name="a" address="1" type="uint16" scale="abc"/></profile>)")
+          .has_value());
+  EXPECT_FALSE(
+      ParseProfile(
+          R"(<profile vendor="V" model="M" word-order="XYZW"><signal name="a" address="1" type="uint16"/></profile>)")
+          .has_value());
 }
 
 TEST(ProfileTest, DuplicateSignalIsRejected) {
-  auto p = ParseProfile(R"(<profile vendor="V" model="M"><signal name="a" address="1" type="uint16"/><signal name="a" address="2" type="uint16"/></profile>)");
+  auto p = ParseProfile(
+      R"(<profile vendor="V" model="M"><signal name="a" address="1" type="uint16"/><signal name="a" address="2" type="uint16"/></profile>)");
   ASSERT_FALSE(p.has_value());
   EXPECT_NE(p.error().message().find("duplicate"), std::string::npos);
 }

@@ -1,11 +1,11 @@
 #include "profiles/read_plan.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <span>
-
-#include <fmt/format.h>
 
 namespace wattline::profiles {
 
@@ -14,7 +14,8 @@ ReadPlan PlanReads(const Profile& profile) {
   std::vector<size_t> order(signals.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (signals[a].function != signals[b].function) return signals[a].function < signals[b].function;
+    if (signals[a].function != signals[b].function)
+      return signals[a].function < signals[b].function;
     return signals[a].address < signals[b].address;
   });
 
@@ -44,8 +45,8 @@ ReadPlan PlanReads(const Profile& profile) {
 Result<std::vector<wire::SignalValue>> Decode(const Profile& profile, const ReadPlan& plan,
                                               const std::vector<std::vector<uint16_t>>& blocks) {
   if (blocks.size() != plan.blocks.size()) {
-    return Fail(InvalidArgument(fmt::format("got {} register blocks for a plan of {}", blocks.size(),
-                                            plan.blocks.size())));
+    return Fail(InvalidArgument(
+        fmt::format("got {} register blocks for a plan of {}", blocks.size(), plan.blocks.size())));
   }
   for (size_t b = 0; b < blocks.size(); ++b) {
     if (blocks[b].size() != plan.blocks[b].count) {
@@ -61,7 +62,8 @@ Result<std::vector<wire::SignalValue>> Decode(const Profile& profile, const Read
     }
     const SignalSpec& s = profile.signals[slot.signal];
     const auto& regs = blocks[slot.block];
-    if (slot.offset > regs.size()) return Fail(InvalidArgument("read plan does not belong to this profile"));
+    if (slot.offset > regs.size())
+      return Fail(InvalidArgument("read plan does not belong to this profile"));
     auto raw = modbus::DecodeAsDouble(std::span(regs).subspan(slot.offset), s.type, s.word_order);
     if (!raw) return Fail(raw.error());
     double v = *raw * s.scale;

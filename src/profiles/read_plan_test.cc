@@ -1,8 +1,8 @@
 #include "profiles/read_plan.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "modbus/register_decode.h"
 

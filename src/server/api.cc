@@ -1,9 +1,9 @@
 #include "server/api.h"
 
-#include <charconv>
-
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
 
 #include "server/password.h"
 
@@ -35,11 +35,17 @@ Result<int64_t> IntParam(const std::map<std::string, std::string>& params, const
 const char* KindName(SignalKind k) { return k == SignalKind::kCounter ? "counter" : "instant"; }
 
 json SignalJson(const SignalInfo& s) {
-  return {{"id", s.id}, {"meter_id", s.device_id}, {"name", s.name}, {"unit", s.unit}, {"kind", KindName(s.kind)}};
+  return {{"id", s.id},
+          {"meter_id", s.device_id},
+          {"name", s.name},
+          {"unit", s.unit},
+          {"kind", KindName(s.kind)}};
 }
 
 json SessionJson(const Session& s) {
-  return {{"username", s.username}, {"role", s.role}, {"tenant", {{"id", s.tenant_id}, {"name", s.tenant_name}}}};
+  return {{"username", s.username},
+          {"role", s.role},
+          {"tenant", {{"id", s.tenant_id}, {"name", s.tenant_name}}}};
 }
 
 json Num(double v) { return std::isfinite(v) ? json(v) : json(); }
@@ -52,7 +58,18 @@ void Api::Register(http::Router& router) {
   router.Add(bhttp::verb::get, "/api/v1/meters", [this](Request& r) { return Meters(r); });
   router.Add(bhttp::verb::get, "/api/v1/signals", [this](Request& r) { return Signals(r); });
   router.Add(bhttp::verb::get, "/api/v1/latest", [this](Request& r) { return Latest(r); });
-  router.Add(bhttp::verb::get, "/api/v1/signals/{id}/history", [this](Request& r) { return History(r); });
+  router.Add(bhttp::verb::get, "/api/v1/signals/{id}/history",
+             [this](Request& r) { return History(r); });
+}
+
+Result<std::vector<SignalInfo>> Api::SignalsOfQuery(const Session& session, const Request& req) {
+  std::optional<int64_t> meter;
+  if (req.query.count("meter")) {
+    auto m = IntParam(req.query, "meter");
+    if (!m) return Fail(m.error());
+    meter = *m;
+  }
+  return catalog_.ListSignals(session.tenant_id, meter);
 }
 
 Result<Session> Api::Authenticate(const Request& req, bool state_changing) {
@@ -75,7 +92,8 @@ Response Api::Login(Request& req) {
   const std::string username = body["username"];
   const std::string password = body["password"];
   if (Status s = sessions_.LoginAllowed(username); !s.ok()) {
-    spdlog::warn("login for '{}' from {} refused: locked after repeated failures", username, req.remote);
+    spdlog::warn("login for '{}' from {} refused: locked after repeated failures", username,
+                 req.remote);
     return Response::Error(s);
   }
   auto user = catalog_.FindUser(username);
@@ -102,7 +120,9 @@ Response Api::Logout(Request& req) {
   if (!s) return Response::Error(s.error());
   sessions_.Remove(req.Cookie(kCookie));
   Response r = Response::NoContent();
-  r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+  r.headers.emplace_back(
+      "Set-Cookie",
+      std::string(kCookie) + "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
   return r;
 }
 
@@ -121,9 +141,13 @@ Response Api::Meters(Request& req) {
   for (const auto& d : *devices) {
     json signals = json::array();
     for (const auto& sig : d.signals) signals.push_back(SignalJson(sig));
-    out.push_back({{"id", d.id}, {"name", d.name}, {"model", d.model},
-                   {"site", {{"id", d.site_id}, {"name", d.site_name}}}, {"connector", d.connector},
-                   {"last_seen_ms", d.last_seen_ms}, {"signals", signals}});
+    out.push_back({{"id", d.id},
+                   {"name", d.name},
+                   {"model", d.model},
+                   {"site", {{"id", d.site_id}, {"name", d.site_name}}},
+                   {"connector", d.connector},
+                   {"last_seen_ms", d.last_seen_ms},
+                   {"signals", signals}});
   }
   return Response::Json(out);
 }
@@ -131,13 +155,7 @@ Response Api::Meters(Request& req) {
 Response Api::Signals(Request& req) {
   auto s = Authenticate(req, false);
   if (!s) return Response::Error(s.error());
-  std::optional<int64_t> meter;
-  if (req.query.count("meter")) {
-    auto m = IntParam(req.query, "meter");
-    if (!m) return Response::Error(m.error());
-    meter = *m;
-  }
-  auto signals = catalog_.ListSignals(s->tenant_id, meter);
+  auto signals = SignalsOfQuery(*s, req);
   if (!signals) return Response::Error(signals.error());
   json out = json::array();
   for (const auto& sig : *signals) out.push_back(SignalJson(sig));
@@ -147,13 +165,7 @@ Response Api::Signals(Request& req) {
 Response Api::Latest(Request& req) {
   auto s = Authenticate(req, false);
   if (!s) return Response::Error(s.error());
-  std::optional<int64_t> meter;
-  if (req.query.count("meter")) {
-    auto m = IntParam(req.query, "meter");
-    if (!m) return Response::Error(m.error());
-    meter = *m;
-  }
-  auto signals = catalog_.ListSignals(s->tenant_id, meter);
+  auto signals = SignalsOfQuery(*s, req);
   if (!signals) return Response::Error(signals.error());
   std::vector<int64_t> ids;
   std::map<int64_t, int64_t> meter_of;
@@ -165,8 +177,11 @@ Response Api::Latest(Request& req) {
   if (!latest) return Response::Error(latest.error());
   json out = json::array();
   for (const auto& v : *latest) {
-    out.push_back({{"signal_id", v.signal_id}, {"meter_id", meter_of[v.signal_id]}, {"ts_ms", v.ts_ms},
-                   {"value", Num(v.value)}, {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
+    out.push_back({{"signal_id", v.signal_id},
+                   {"meter_id", meter_of[v.signal_id]},
+                   {"ts_ms", v.ts_ms},
+                   {"value", Num(v.value)},
+                   {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
   }
   return Response::Json(out);
 }

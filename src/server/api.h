@@ -23,6 +23,8 @@ class Api {
 
  private:
   Result<Session> Authenticate(const http::Request& req, bool state_changing);
+  // The tenant's signals, or one meter's with ?meter=ID.
+  Result<std::vector<SignalInfo>> SignalsOfQuery(const Session& session, const http::Request& req);
   http::Response Login(http::Request& req);
   http::Response Logout(http::Request& req);
   http::Response Me(http::Request& req);

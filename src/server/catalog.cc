@@ -43,7 +43,9 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
 }
 
 Status Catalog::Migrate() {
-  if (Status s = db_->Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); !s.ok()) return s;
+  if (Status s = db_->Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+      !s.ok())
+    return s;
   auto v = QueryInt(*db_, "SELECT coalesce(max(version), 0) FROM schema_version");
   if (!v) return v.error();
   const int64_t total = static_cast<int64_t>(std::size(kMigrations));
@@ -92,7 +94,8 @@ Result<int64_t> Catalog::UserCount() { return QueryInt(*db_, "SELECT count(*) FR
 Result<int64_t> Catalog::CreateUser(int64_t tenant_id, const std::string& username,
                                     const std::string& password_hash, const std::string& role) {
   if (FindUser(username)) return Fail(Status(Code::kAlreadyExists, "user " + username + " exists"));
-  auto st = db_->Prepare("INSERT INTO users (tenant_id, username, password_hash, role) VALUES (?1, ?2, ?3, ?4)");
+  auto st = db_->Prepare(
+      "INSERT INTO users (tenant_id, username, password_hash, role) VALUES (?1, ?2, ?3, ?4)");
   if (!st) return Fail(st.error());
   st->Bind(1, tenant_id).Bind(2, username).Bind(3, password_hash).Bind(4, role);
   if (Status s = st->Run(); !s.ok()) return Fail(s);
@@ -122,13 +125,15 @@ Status Catalog::UpsertConnector(int64_t tenant_id, int64_t site_id, const std::s
 }
 
 Result<Connector> Catalog::FindConnectorByTokenHash(const std::string& token_hash) {
-  auto st = db_->Prepare("SELECT id, tenant_id, site_id, name, acked_seq FROM connectors WHERE token_hash = ?1");
+  auto st = db_->Prepare(
+      "SELECT id, tenant_id, site_id, name, acked_seq FROM connectors WHERE token_hash = ?1");
   if (!st) return Fail(st.error());
   st->Bind(1, token_hash);
   auto row = st->Step();
   if (!row) return Fail(row.error());
   if (!*row) return Fail(Unauthenticated("unknown connector credential"));
-  return Connector{st->Int(0), st->Int(1), st->Int(2), st->Text(3), static_cast<uint64_t>(st->Int(4))};
+  return Connector{st->Int(0), st->Int(1), st->Int(2), st->Text(3),
+                   static_cast<uint64_t>(st->Int(4))};
 }
 
 Status Catalog::SetConnectorAck(int64_t connector_id, uint64_t acked_seq, int64_t seen_ms) {
@@ -146,7 +151,8 @@ Result<int64_t> Catalog::ResolveDevice(const Connector& c, const std::string& ke
     id = it->second;
   } else {
     auto ins = db_->Prepare(
-        "INSERT INTO devices (tenant_id, site_id, connector_id, key, model) VALUES (?1, ?2, ?3, ?4, ?5)"
+        "INSERT INTO devices (tenant_id, site_id, connector_id, key, model) VALUES (?1, ?2, ?3, "
+        "?4, ?5)"
         " ON CONFLICT(connector_id, key) DO UPDATE SET model = excluded.model");
     if (!ins) return Fail(ins.error());
     ins->Bind(1, c.tenant_id).Bind(2, c.site_id).Bind(3, c.id).Bind(4, key).Bind(5, model);
@@ -162,7 +168,8 @@ Result<int64_t> Catalog::ResolveDevice(const Connector& c, const std::string& ke
   // last_seen is informational: write it at most every 10 s per device.
   int64_t& written = device_seen_written_[id];
   if (seen_ms - written >= 10000) {
-    auto up = db_->Prepare("UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?2) WHERE id = ?1");
+    auto up = db_->Prepare(
+        "UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?2) WHERE id = ?1");
     if (!up) return Fail(up.error());
     up->Bind(1, id).Bind(2, seen_ms);
     if (Status s = up->Run(); !s.ok()) return Fail(s);
@@ -171,15 +178,20 @@ Result<int64_t> Catalog::ResolveDevice(const Connector& c, const std::string& ke
   return id;
 }
 
-Result<int64_t> Catalog::ResolveSignal(int64_t tenant_id, int64_t device_id, const std::string& name,
-                                       const std::string& unit, SignalKind kind) {
+Result<int64_t> Catalog::ResolveSignal(int64_t tenant_id, int64_t device_id,
+                                       const std::string& name, const std::string& unit,
+                                       SignalKind kind) {
   auto cache_key = std::make_pair(device_id, name);
   if (auto it = signal_cache_.find(cache_key); it != signal_cache_.end()) return it->second;
   auto ins = db_->Prepare(
       "INSERT INTO signals (tenant_id, device_id, name, unit, kind) VALUES (?1, ?2, ?3, ?4, ?5)"
       " ON CONFLICT(device_id, name) DO UPDATE SET unit = excluded.unit, kind = excluded.kind");
   if (!ins) return Fail(ins.error());
-  ins->Bind(1, tenant_id).Bind(2, device_id).Bind(3, name).Bind(4, unit).Bind(5, static_cast<int64_t>(kind));
+  ins->Bind(1, tenant_id)
+      .Bind(2, device_id)
+      .Bind(3, name)
+      .Bind(4, unit)
+      .Bind(5, static_cast<int64_t>(kind));
   if (Status s = ins->Run(); !s.ok()) return Fail(s);
   auto st = db_->Prepare("SELECT id FROM signals WHERE device_id = ?1 AND name = ?2");
   if (!st) return Fail(st.error());
@@ -190,26 +202,32 @@ Result<int64_t> Catalog::ResolveSignal(int64_t tenant_id, int64_t device_id, con
   return st->Int(0);
 }
 
-Result<std::vector<SignalInfo>> Catalog::ListSignals(int64_t tenant_id, std::optional<int64_t> device_id) {
+Result<std::vector<SignalInfo>> Catalog::ListSignals(int64_t tenant_id,
+                                                     std::optional<int64_t> device_id) {
   auto st = db_->Prepare(
       "SELECT id, device_id, name, unit, kind FROM signals WHERE tenant_id = ?1"
       " AND (?2 IS NULL OR device_id = ?2) ORDER BY device_id, id");
   if (!st) return Fail(st.error());
   st->Bind(1, tenant_id);
-  if (device_id) st->Bind(2, *device_id); else st->BindNull(2);
+  if (device_id)
+    st->Bind(2, *device_id);
+  else
+    st->BindNull(2);
   std::vector<SignalInfo> out;
   while (true) {
     auto row = st->Step();
     if (!row) return Fail(row.error());
     if (!*row) break;
-    out.push_back({st->Int(0), st->Int(1), st->Text(2), st->Text(3), static_cast<SignalKind>(st->Int(4))});
+    out.push_back(
+        {st->Int(0), st->Int(1), st->Text(2), st->Text(3), static_cast<SignalKind>(st->Int(4))});
   }
   return out;
 }
 
 Result<std::vector<DeviceInfo>> Catalog::ListDevices(int64_t tenant_id) {
   auto st = db_->Prepare(
-      "SELECT d.id, d.key, d.model, s.id, s.name, c.name, coalesce(d.last_seen_ms, 0) FROM devices d"
+      "SELECT d.id, d.key, d.model, s.id, s.name, c.name, coalesce(d.last_seen_ms, 0) FROM devices "
+      "d"
       " JOIN sites s ON s.id = d.site_id JOIN connectors c ON c.id = d.connector_id"
       " WHERE d.tenant_id = ?1 ORDER BY d.key, d.id");
   if (!st) return Fail(st.error());
@@ -221,24 +239,34 @@ Result<std::vector<DeviceInfo>> Catalog::ListDevices(int64_t tenant_id) {
     if (!row) return Fail(row.error());
     if (!*row) break;
     index[st->Int(0)] = out.size();
-    out.push_back({st->Int(0), st->Text(1), st->Text(2), st->Int(3), st->Text(4), st->Text(5), st->Int(6), {}});
+    out.push_back({st->Int(0),
+                   st->Text(1),
+                   st->Text(2),
+                   st->Int(3),
+                   st->Text(4),
+                   st->Text(5),
+                   st->Int(6),
+                   {}});
   }
   auto signals = ListSignals(tenant_id, std::nullopt);
   if (!signals) return Fail(signals.error());
   for (auto& s : *signals) {
-    if (auto it = index.find(s.device_id); it != index.end()) out[it->second].signals.push_back(std::move(s));
+    if (auto it = index.find(s.device_id); it != index.end())
+      out[it->second].signals.push_back(std::move(s));
   }
   return out;
 }
 
 Result<SignalInfo> Catalog::GetSignal(int64_t tenant_id, int64_t signal_id) {
-  auto st = db_->Prepare("SELECT id, device_id, name, unit, kind FROM signals WHERE tenant_id = ?1 AND id = ?2");
+  auto st = db_->Prepare(
+      "SELECT id, device_id, name, unit, kind FROM signals WHERE tenant_id = ?1 AND id = ?2");
   if (!st) return Fail(st.error());
   st->Bind(1, tenant_id).Bind(2, signal_id);
   auto row = st->Step();
   if (!row) return Fail(row.error());
   if (!*row) return Fail(NotFound("no signal " + std::to_string(signal_id)));
-  return SignalInfo{st->Int(0), st->Int(1), st->Text(2), st->Text(3), static_cast<SignalKind>(st->Int(4))};
+  return SignalInfo{st->Int(0), st->Int(1), st->Text(2), st->Text(3),
+                    static_cast<SignalKind>(st->Int(4))};
 }
 
 }  // namespace wattline::server

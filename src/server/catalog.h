@@ -76,8 +76,8 @@ class Catalog {
   Status SetConnectorAck(int64_t connector_id, uint64_t acked_seq, int64_t seen_ms);
 
   // Device and signal ids for ingest, created on first sight and cached.
-  Result<int64_t> ResolveDevice(const Connector& c, const std::string& key, const std::string& model,
-                                int64_t seen_ms);
+  Result<int64_t> ResolveDevice(const Connector& c, const std::string& key,
+                                const std::string& model, int64_t seen_ms);
   Result<int64_t> ResolveSignal(int64_t tenant_id, int64_t device_id, const std::string& name,
                                 const std::string& unit, SignalKind kind);
 

@@ -1,8 +1,8 @@
 #include "server/catalog.h"
 
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 namespace wattline::server {
 namespace {
@@ -40,7 +40,8 @@ TEST_F(CatalogTest, TenantsNeverSeeEachOthersMeters) {
   auto db = catalog_->ResolveDevice(b, "meter-01", "UMG", 1000);
   ASSERT_TRUE(da && db);
   EXPECT_NE(*da, *db);
-  auto sa = catalog_->ResolveSignal(a.tenant_id, *da, "active_power_total", "W", SignalKind::kInstant);
+  auto sa =
+      catalog_->ResolveSignal(a.tenant_id, *da, "active_power_total", "W", SignalKind::kInstant);
   ASSERT_TRUE(sa);
   auto list_b = catalog_->ListDevices(b.tenant_id);
   ASSERT_TRUE(list_b);
@@ -68,7 +69,8 @@ TEST_F(CatalogTest, UnknownConnectorTokenIsUnauthenticated) {
 TEST_F(CatalogTest, DuplicateUserIsRefused) {
   auto t = catalog_->EnsureTenant("default");
   ASSERT_TRUE(catalog_->CreateUser(*t, "admin", "h", "administrator"));
-  EXPECT_EQ(catalog_->CreateUser(*t, "admin", "h", "administrator").error().code(), Code::kAlreadyExists);
+  EXPECT_EQ(catalog_->CreateUser(*t, "admin", "h", "administrator").error().code(),
+            Code::kAlreadyExists);
   auto u = catalog_->FindUser("admin");
   ASSERT_TRUE(u);
   EXPECT_EQ(u->tenant_name, "default");

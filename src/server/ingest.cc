@@ -1,7 +1,8 @@
 #include "server/ingest.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
 
 #include "core/time.h"
 #include "server/password.h"
@@ -30,7 +31,8 @@ http::Response Ingest::Handle(http::Request& req) {
   }
   if (batch->connector_id != connector->name) {
     spdlog::warn("connector {} sent a batch labelled {}", connector->name, batch->connector_id);
-    return http::Response::Error(PermissionDenied("batch connector id does not match the credential"));
+    return http::Response::Error(
+        PermissionDenied("batch connector id does not match the credential"));
   }
 
   // Decode everything first: a batch is stored whole or not at all.
@@ -52,8 +54,8 @@ http::Response Ingest::Handle(http::Request& req) {
     if (!reading) {
       spdlog::warn("connector {}: record {} is malformed: {}", connector->name, rec.seq,
                    reading.error().ToString());
-      return http::Response::Error(InvalidArgument("record " + std::to_string(rec.seq) + ": " +
-                                                   reading.error().message()));
+      return http::Response::Error(
+          InvalidArgument("record " + std::to_string(rec.seq) + ": " + reading.error().message()));
     }
     auto device = catalog_.ResolveDevice(*connector, reading->device, reading->model, now);
     if (!device) return http::Response::Error(device.error());
@@ -61,9 +63,12 @@ http::Response Ingest::Handle(http::Request& req) {
       auto signal = catalog_.ResolveSignal(connector->tenant_id, *device, v.signal, v.unit, v.kind);
       if (!signal) return http::Response::Error(signal.error());
       samples.push_back({*signal, reading->ts_ms, v.value, v.quality});
-      live.push_back({{"signal_id", *signal}, {"meter_id", *device}, {"ts_ms", reading->ts_ms},
-                      {"value", std::isfinite(v.value) ? nlohmann::json(v.value) : nlohmann::json()},
-                      {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
+      live.push_back(
+          {{"signal_id", *signal},
+           {"meter_id", *device},
+           {"ts_ms", reading->ts_ms},
+           {"value", std::isfinite(v.value) ? nlohmann::json(v.value) : nlohmann::json()},
+           {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
     }
     acked = rec.seq;
   }
@@ -79,8 +84,10 @@ http::Response Ingest::Handle(http::Request& req) {
     }
   }
   ++batches_;
-  if (skipped) spdlog::info("connector {}: {} records were already stored", connector->name, skipped);
-  spdlog::debug("connector {}: {} samples stored, acked {}", connector->name, samples.size(), acked);
+  if (skipped)
+    spdlog::info("connector {}: {} records were already stored", connector->name, skipped);
+  spdlog::debug("connector {}: {} samples stored, acked {}", connector->name, samples.size(),
+                acked);
   if (!live.empty()) {
     hub_.Publish(connector->tenant_id, nlohmann::json{{"type", "values"}, {"values", live}}.dump());
   }

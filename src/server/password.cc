@@ -22,8 +22,9 @@ Result<std::string> HashPassword(const std::string& password) {
   EnsureSodium();
   char out[crypto_pwhash_STRBYTES];
   // INTERACTIVE limits (64 MiB, 2 passes) keep a login under ~0.2 s on a small server.
-  if (crypto_pwhash_str_alg(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                            crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(),
+                            crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return Fail(ResourceExhausted("not enough memory to hash a password"));
   }
   return std::string(out);

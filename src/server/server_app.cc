@@ -1,17 +1,16 @@
 #include "server/server_app.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 
+#include <boost/asio/signal_set.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
-#include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
-#include <toml++/toml.h>
-
 #include "core/flags.h"
-#include "core/log.h"
+#include "core/program.h"
 #include "historian/sqlite_sample_store.h"
 #include "http/server.h"
 #include "http/tls.h"
@@ -51,13 +50,15 @@ Status ServerApp::Start(const ServerConfig& config) {
   Impl& d = *impl_;
   std::error_code ec;
   fs::create_directories(config.data_dir, ec);
-  if (ec) return FailedPrecondition("cannot create data folder " + config.data_dir + ": " + ec.message());
+  if (ec)
+    return FailedPrecondition("cannot create data folder " + config.data_dir + ": " + ec.message());
   ::chmod(config.data_dir.c_str(), 0700);
 
   auto catalog = Catalog::Open((fs::path(config.data_dir) / "config.db").string());
   if (!catalog) return catalog.error();
   d.catalog = std::move(*catalog);
-  auto store = historian::SqliteSampleStore::Open((fs::path(config.data_dir) / "samples.db").string());
+  auto store =
+      historian::SqliteSampleStore::Open((fs::path(config.data_dir) / "samples.db").string());
   if (!store) return store.error();
   d.store = std::move(*store);
 
@@ -66,7 +67,8 @@ Status ServerApp::Start(const ServerConfig& config) {
   auto users = d.catalog->UserCount();
   if (!users) return users.error();
   if (*users == 0) {
-    std::string password = config.admin_password.empty() ? GeneratePassword() : config.admin_password;
+    std::string password =
+        config.admin_password.empty() ? GeneratePassword() : config.admin_password;
     auto hash = HashPassword(password);
     if (!hash) return hash.error();
     auto id = d.catalog->CreateUser(*tenant, "admin", *hash, "administrator");
@@ -83,14 +85,22 @@ Status ServerApp::Start(const ServerConfig& config) {
     if (!t) return t.error();
     auto site = d.catalog->EnsureSite(*t, c.site);
     if (!site) return site.error();
-    if (Status s = d.catalog->UpsertConnector(*t, *site, c.name, TokenHash(c.token)); !s.ok()) return s;
-    spdlog::info("connector '{}' may deliver data to tenant '{}', site '{}'", c.name, c.tenant, c.site);
+    if (Status s = d.catalog->UpsertConnector(*t, *site, c.name, TokenHash(c.token)); !s.ok())
+      return s;
+    spdlog::info("connector '{}' may deliver data to tenant '{}', site '{}'", c.name, c.tenant,
+                 c.site);
   }
 
-  d.cert_path = config.tls_cert.empty() ? (fs::path(config.data_dir) / "tls" / "server.crt").string() : config.tls_cert;
-  std::string key = config.tls_key.empty() ? (fs::path(config.data_dir) / "tls" / "server.key").string() : config.tls_key;
+  d.cert_path = config.tls_cert.empty()
+                    ? (fs::path(config.data_dir) / "tls" / "server.crt").string()
+                    : config.tls_cert;
+  std::string key = config.tls_key.empty()
+                        ? (fs::path(config.data_dir) / "tls" / "server.key").string()
+                        : config.tls_key;
   if (config.tls_cert.empty() && config.tls_key.empty()) {
-    if (Status s = http::EnsureSelfSignedCertificate(d.cert_path, key, config.tls_hostnames); !s.ok()) return s;
+    if (Status s = http::EnsureSelfSignedCertificate(d.cert_path, key, config.tls_hostnames);
+        !s.ok())
+      return s;
   }
   auto tls = http::MakeServerContext(d.cert_path, key);
   if (!tls) return tls.error();
@@ -99,12 +109,14 @@ Status ServerApp::Start(const ServerConfig& config) {
   d.ingest = std::make_unique<Ingest>(*d.catalog, *d.store, d.hub);
   d.api = std::make_unique<Api>(*d.catalog, *d.store, *d.sessions, d.hub);
   d.api->Register(d.router);
-  d.router.Add(bhttp::verb::post, "/api/v1/ingest", [&d](http::Request& r) { return d.ingest->Handle(r); });
+  d.router.Add(bhttp::verb::post, "/api/v1/ingest",
+               [&d](http::Request& r) { return d.ingest->Handle(r); });
   http::ServerOptions opts;
   opts.web_root = config.web_root;
   if (!opts.web_root.empty() && !fs::exists(fs::path(opts.web_root) / "index.html")) {
-    spdlog::warn("web root {} has no index.html; build the browser app with `npm run build` in web/",
-                 opts.web_root);
+    spdlog::warn(
+        "web root {} has no index.html; build the browser app with `npm run build` in web/",
+        opts.web_root);
   }
   d.server = std::make_unique<http::HttpsServer>(d.io, *tls, d.router, opts);
   d.server->AddWebSocket("/api/v1/live", [&d](http::Request& r) { return d.api->OpenLive(r); });
@@ -130,7 +142,8 @@ Result<std::vector<ConnectorCredential>> ConnectorsFromToml(const toml::table& t
     auto name = (*t)["name"].value<std::string>();
     auto token = (*t)["token"].value<std::string>();
     if (!name || !token || name->empty() || token->size() < 16) {
-      return Fail(InvalidArgument("each [[connector]] needs a name and a token of at least 16 characters"));
+      return Fail(
+          InvalidArgument("each [[connector]] needs a name and a token of at least 16 characters"));
     }
     c.name = *name;
     c.token = *token;
@@ -142,24 +155,19 @@ Result<std::vector<ConnectorCredential>> ConnectorsFromToml(const toml::table& t
 }
 
 int RunServerMain(int argc, char** argv) {
-  Options options("wattline-server", "The Wattline server: ingest, storage, REST API and web app over HTTPS.");
-  options.Add("listen", "127.0.0.1:8443", "address and port to serve HTTPS on (port 0 = any free port)");
+  Options options("wattline-server",
+                  "The Wattline server: ingest, storage, REST API and web app over HTTPS.");
+  options.Add("listen", "127.0.0.1:8443",
+              "address and port to serve HTTPS on (port 0 = any free port)");
   options.Add("data_dir", "wattline-data", "folder for databases, TLS certificate and key");
   options.Add("web_root", "", "folder of the built browser app (web/dist)");
-  options.Add("tls_cert", "", "TLS certificate chain (PEM); default: generated self-signed in data_dir/tls");
+  options.Add("tls_cert", "",
+              "TLS certificate chain (PEM); default: generated self-signed in data_dir/tls");
   options.Add("tls_key", "", "TLS private key (PEM), with tls_cert");
-  options.Add("admin_password", "", "password of 'admin' when the server creates it at first start; default: generated");
+  options.Add("admin_password", "",
+              "password of 'admin' when the server creates it at first start; default: generated");
   options.Add("port_file", "", "write the bound port to this file once listening");
-  Status st = options.Parse(argc, argv);
-  if (st.code() == Code::kCancelled) return 0;
-  if (!st.ok()) {
-    std::cerr << "wattline-server: " << st.message() << "\n";
-    return 2;
-  }
-  if (Status s = SetupLogging("server", options.Get("log_level")); !s.ok()) {
-    std::cerr << "wattline-server: " << s.message() << "\n";
-    return 2;
-  }
+  if (auto exit_code = StartProgram(options, argc, argv, "server")) return *exit_code;
   ServerConfig config;
   auto hp = http::ParseHostPort(options.Get("listen"));
   if (!hp) {
@@ -187,7 +195,8 @@ int RunServerMain(int argc, char** argv) {
     return 1;
   }
   if (!app.initial_admin_password().empty()) {
-    std::cout << "First login: user 'admin', password '" << app.initial_admin_password() << "'" << std::endl;
+    std::cout << "First login: user 'admin', password '" << app.initial_admin_password() << "'"
+              << std::endl;
   }
   if (!options.Get("port_file").empty()) {
     std::string tmp = options.Get("port_file") + ".tmp";

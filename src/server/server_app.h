@@ -3,20 +3,20 @@
 // Thread-safety: Start and Stop on the thread that runs the io_context.
 #pragma once
 
+#include <toml++/toml.h>
+
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <toml++/toml.h>
 
 #include "core/status.h"
 
 namespace wattline::server {
 
 struct ConnectorCredential {
-  std::string name;    // the connector id the connector puts in its batches
-  std::string token;   // its bearer token
+  std::string name;   // the connector id the connector puts in its batches
+  std::string token;  // its bearer token
   std::string tenant = "default";
   std::string site = "Main site";
 };
@@ -25,11 +25,11 @@ struct ServerConfig {
   std::string listen_address = "127.0.0.1";
   uint16_t listen_port = 8443;
   std::string data_dir = "wattline-data";
-  std::string web_root;            // the built browser app (web/dist); empty = API only
-  std::string tls_cert;            // default: <data_dir>/tls/server.crt (generated)
-  std::string tls_key;             // default: <data_dir>/tls/server.key (generated)
+  std::string web_root;  // the built browser app (web/dist); empty = API only
+  std::string tls_cert;  // default: <data_dir>/tls/server.crt (generated)
+  std::string tls_key;   // default: <data_dir>/tls/server.key (generated)
   std::vector<std::string> tls_hostnames = {"localhost", "127.0.0.1"};
-  std::string admin_password;      // first start only; empty = generate one
+  std::string admin_password;  // first start only; empty = generate one
   std::vector<ConnectorCredential> connectors;
 };
 

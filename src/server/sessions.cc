@@ -15,7 +15,8 @@ std::string SessionStore::Create(Session s) {
 Result<Session> SessionStore::Find(const std::string& token) {
   if (token.empty()) return Fail(Unauthenticated("not logged in"));
   auto it = sessions_.find(TokenHash(token));
-  if (it == sessions_.end()) return Fail(Unauthenticated("session unknown or expired; log in again"));
+  if (it == sessions_.end())
+    return Fail(Unauthenticated("session unknown or expired; log in again"));
   auto now = time_.MonotonicNow();
   if (now - it->second.last_used > kIdleTimeout || now - it->second.created > kAbsoluteTimeout) {
     sessions_.erase(it);

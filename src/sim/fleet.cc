@@ -1,8 +1,8 @@
 #include "sim/fleet.h"
 
-#include <fstream>
-
 #include <fmt/format.h>
+
+#include <fstream>
 
 #include "sim/umg_register_map.h"
 
@@ -33,8 +33,8 @@ Status Fleet::Start() {
       Stop();
       return s;
     }
-    endpoints_.push_back({fmt::format("meter-{:02}", i + 1), options_.host, meter->server->port(), 1,
-                          "janitza-umg96rm-e"});
+    endpoints_.push_back({fmt::format("meter-{:02}", i + 1), options_.host, meter->server->port(),
+                          1, "janitza-umg96rm-e"});
     meters_.push_back(std::move(meter));
   }
   return Status::Ok();
@@ -49,8 +49,9 @@ void Fleet::Stop() {
 std::string Fleet::MetersToml() const {
   std::string out = "# Simulated meters, written by wattline-sim.\n";
   for (const auto& e : endpoints_) {
-    out += fmt::format("\n[[meter]]\nkey = \"{}\"\nhost = \"{}\"\nport = {}\nunit_id = {}\nprofile = \"{}\"\n",
-                       e.key, e.host, e.port, e.unit_id, e.profile);
+    out += fmt::format(
+        "\n[[meter]]\nkey = \"{}\"\nhost = \"{}\"\nport = {}\nunit_id = {}\nprofile = \"{}\"\n",
+        e.key, e.host, e.port, e.unit_id, e.profile);
   }
   return out;
 }
@@ -66,7 +67,9 @@ Status Fleet::WriteMetersFile(const std::filesystem::path& path) const {
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) return Unavailable(fmt::format("cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message()));
+  if (ec)
+    return Unavailable(
+        fmt::format("cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message()));
   return Status::Ok();
 }
 

@@ -4,13 +4,12 @@
 // it runs). `time` must outlive the fleet.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "core/status.h"
 #include "core/time.h"

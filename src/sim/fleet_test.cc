@@ -1,12 +1,12 @@
 #include "sim/fleet.h"
 
-#include <chrono>
-#include <fstream>
-#include <future>
+#include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
+#include <chrono>
+#include <fstream>
+#include <future>
 
 #include "modbus/register_decode.h"
 #include "modbus/tcp_client.h"
@@ -21,14 +21,16 @@ template <typename T>
 T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
   auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (fut.wait_for(0s) != std::future_status::ready && std::chrono::steady_clock::now() < deadline) {
+  while (fut.wait_for(0s) != std::future_status::ready &&
+         std::chrono::steady_clock::now() < deadline) {
     io.run_one_for(50ms);
   }
   return fut.get();
 }
 
 float F32(const std::vector<uint16_t>& regs, size_t offset) {
-  return modbus::DecodeFloat32(std::span<const uint16_t, 2>(regs.data() + offset, 2), modbus::WordOrder::kABCD);
+  return modbus::DecodeFloat32(std::span<const uint16_t, 2>(regs.data() + offset, 2),
+                               modbus::WordOrder::kABCD);
 }
 
 class FleetTest : public ::testing::Test {
@@ -78,13 +80,15 @@ TEST_F(FleetTest, AnswersExceptionsOutsideTheMap) {
 }
 
 TEST_F(FleetTest, WritesMetersFile) {
-  auto path = std::filesystem::temp_directory_path() / ("wattline-meters-" + std::to_string(::getpid()) + ".toml");
+  auto path = std::filesystem::temp_directory_path() /
+              ("wattline-meters-" + std::to_string(::getpid()) + ".toml");
   ASSERT_TRUE(fleet_.WriteMetersFile(path).ok());
   std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::filesystem::remove(path);
   EXPECT_NE(text.find("[[meter]]\nkey = \"meter-01\"\nhost = \"127.0.0.1\"\nport = " +
-                      std::to_string(fleet_.endpoints()[0].port) + "\nunit_id = 1\nprofile = \"janitza-umg96rm-e\""),
+                      std::to_string(fleet_.endpoints()[0].port) +
+                      "\nunit_id = 1\nprofile = \"janitza-umg96rm-e\""),
             std::string::npos)
       << text;
 }

@@ -16,7 +16,8 @@ uint64_t SplitMix(uint64_t x) {
 
 // Uniform in [0, 1) from (seed, channel, bucket).
 double Hash01(uint64_t seed, uint64_t channel, int64_t bucket) {
-  uint64_t h = SplitMix(seed ^ SplitMix(channel * 0x100000001B3ull ^ SplitMix(static_cast<uint64_t>(bucket))));
+  uint64_t h = SplitMix(
+      seed ^ SplitMix(channel * 0x100000001B3ull ^ SplitMix(static_cast<uint64_t>(bucket))));
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
@@ -67,7 +68,8 @@ double MeterPhysics::PhasePower(int phase, double t) const {
   double load = base_load_w_[phase] * LoadShape(hour) * (1 + 0.08 * Noise(seed_, 10 + phase, t, 7));
   // An appliance that runs for a whole quarter hour in about 15 % of quarter hours.
   int64_t quarter = static_cast<int64_t>(std::floor(t / 900));
-  if (Hash01(seed_, 20 + phase, quarter) < 0.15) load += 1000 + 2000 * Hash01(seed_, 30 + phase, quarter);
+  if (Hash01(seed_, 20 + phase, quarter) < 0.15)
+    load += 1000 + 2000 * Hash01(seed_, 30 + phase, quarter);
   double pv = 0;
   if (has_pv()) {
     double clouds = 0.8 + 0.2 * Noise(seed_, 40, t, 120);
@@ -90,7 +92,8 @@ MeterState MeterPhysics::At(SystemTime time) const {
     s.active_power[p] = power;
     s.cos_phi[p] = power < 0 ? -cos_abs : cos_abs;
     s.apparent_power[p] = u * current;
-    s.reactive_power[p] = std::sqrt(std::max(0.0, s.apparent_power[p] * s.apparent_power[p] - power * power));
+    s.reactive_power[p] =
+        std::sqrt(std::max(0.0, s.apparent_power[p] * s.apparent_power[p] - power * power));
   }
   for (int p = 0; p < 3; ++p) {
     s.voltage_ll[p] = std::numbers::sqrt3 * (s.voltage[p] + s.voltage[(p + 1) % 3]) / 2;

@@ -21,21 +21,25 @@ namespace wattline::sim {
 
 struct MeterState {
   SystemTime time;
-  std::array<double, 3> voltage{};       // L-N, V
-  std::array<double, 3> voltage_ll{};    // L1-L2, L2-L3, L3-L1, V
-  std::array<double, 3> current{};       // A
-  std::array<double, 3> active_power{};  // W, negative when exporting
+  std::array<double, 3> voltage{};         // L-N, V
+  std::array<double, 3> voltage_ll{};      // L1-L2, L2-L3, L3-L1, V
+  std::array<double, 3> current{};         // A
+  std::array<double, 3> active_power{};    // W, negative when exporting
   std::array<double, 3> apparent_power{};  // VA
   std::array<double, 3> reactive_power{};  // var
-  std::array<double, 3> cos_phi{};       // signed like active_power
-  double frequency = 50;                 // Hz
+  std::array<double, 3> cos_phi{};         // signed like active_power
+  double frequency = 50;                   // Hz
   double energy_import_wh = 0;
   double energy_export_wh = 0;
 
   double current_sum() const { return current[0] + current[1] + current[2]; }
   double active_power_total() const { return active_power[0] + active_power[1] + active_power[2]; }
-  double apparent_power_total() const { return apparent_power[0] + apparent_power[1] + apparent_power[2]; }
-  double reactive_power_total() const { return reactive_power[0] + reactive_power[1] + reactive_power[2]; }
+  double apparent_power_total() const {
+    return apparent_power[0] + apparent_power[1] + apparent_power[2];
+  }
+  double reactive_power_total() const {
+    return reactive_power[0] + reactive_power[1] + reactive_power[2];
+  }
   double energy_total_wh() const { return energy_import_wh - energy_export_wh; }
 };
 

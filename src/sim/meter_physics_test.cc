@@ -1,8 +1,8 @@
 #include "sim/meter_physics.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "modbus/register_decode.h"
 #include "sim/fake_time.h"
@@ -33,9 +33,12 @@ TEST(MeterPhysicsTest, PowerEqualsVoltageTimesCurrentTimesCosPhi) {
       for (int p = 0; p < 3; ++p) {
         EXPECT_NEAR(s.active_power[p], s.voltage[p] * s.current[p] * s.cos_phi[p],
                     1e-9 * std::max(1.0, std::abs(s.active_power[p])));
-        EXPECT_NEAR(s.apparent_power[p], s.voltage[p] * s.current[p], 1e-9 * s.apparent_power[p] + 1e-9);
-        EXPECT_NEAR(s.reactive_power[p] * s.reactive_power[p] + s.active_power[p] * s.active_power[p],
-                    s.apparent_power[p] * s.apparent_power[p], 1e-6 * s.apparent_power[p] * s.apparent_power[p] + 1e-6);
+        EXPECT_NEAR(s.apparent_power[p], s.voltage[p] * s.current[p],
+                    1e-9 * s.apparent_power[p] + 1e-9);
+        EXPECT_NEAR(
+            s.reactive_power[p] * s.reactive_power[p] + s.active_power[p] * s.active_power[p],
+            s.apparent_power[p] * s.apparent_power[p],
+            1e-6 * s.apparent_power[p] * s.apparent_power[p] + 1e-6);
         EXPECT_GE(std::abs(s.cos_phi[p]), 0.85);
         EXPECT_LE(std::abs(s.cos_phi[p]), 0.99);
         EXPECT_GT(s.voltage[p], 220);
@@ -53,10 +56,12 @@ TEST(MeterPhysicsTest, PowerConsistencyHoldsInFloatRegisters) {
   auto image = UmgRegisterImage(m.Advance());
   auto f = [&](uint16_t address) {
     return static_cast<double>(modbus::DecodeFloat32(
-        std::span<const uint16_t, 2>(image.data() + (address - kUmgFirstRegister), 2), modbus::WordOrder::kABCD));
+        std::span<const uint16_t, 2>(image.data() + (address - kUmgFirstRegister), 2),
+        modbus::WordOrder::kABCD));
   };
   for (int p = 0; p < 3; ++p) {
-    double u = f(19000 + 2 * p), i = f(19012 + 2 * p), pw = f(19020 + 2 * p), cos = f(19044 + 2 * p);
+    double u = f(19000 + 2 * p), i = f(19012 + 2 * p), pw = f(19020 + 2 * p),
+           cos = f(19044 + 2 * p);
     EXPECT_NEAR(pw, u * i * cos, 1e-5 * std::max(1.0, std::abs(pw)));
   }
   EXPECT_NEAR(f(19060), f(19068) - f(19076), 1e-6 * f(19068));
@@ -106,7 +111,8 @@ TEST(MeterPhysicsTest, OneLateRequestIntegratesTheWholeGap) {
   }
   lazy_time.Advance(1h);
   lazy.Advance();
-  EXPECT_NEAR(lazy.state().energy_import_wh, stepped.state().energy_import_wh, 1e-6 * stepped.state().energy_import_wh);
+  EXPECT_NEAR(lazy.state().energy_import_wh, stepped.state().energy_import_wh,
+              1e-6 * stepped.state().energy_import_wh);
 }
 
 TEST(MeterPhysicsTest, ClockGoingBackwardsKeepsCounters) {

@@ -43,10 +43,10 @@ std::vector<uint16_t> UmgRegisterImage(const MeterState& s) {
   double real = s.energy_import_wh + s.energy_export_wh;
   for (int p = 0; p < 4; ++p) {
     double share = p < 3 ? real / 3 : real;
-    put(19078 + 2 * p, share * 1.08);   // VAh
-    put(19086 + 2 * p, share * 0.35);   // varh
-    put(19094 + 2 * p, share * 0.30);   // inductive
-    put(19102 + 2 * p, share * 0.05);   // capacitive
+    put(19078 + 2 * p, share * 1.08);  // VAh
+    put(19086 + 2 * p, share * 0.35);  // varh
+    put(19094 + 2 * p, share * 0.30);  // inductive
+    put(19102 + 2 * p, share * 0.05);  // capacitive
   }
   for (int p = 0; p < 3; ++p) {
     put(19110 + 2 * p, 1.5 + 0.3 * p);  // THD U %

@@ -1,21 +1,20 @@
 // Our Modbus client and the bundled Janitza profile against a peer we did not write: a
 // pymodbus server (tests/peers/pymodbus_umg.py) serving known values.
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cmath>
 #include <future>
 #include <map>
 #include <string>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
 
 #include "modbus/tcp_client.h"
 #include "profiles/profile.h"
@@ -40,15 +39,16 @@ class PymodbusPeer {
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     std::string script = WATTLINE_PYMODBUS_PEER;
-    char* argv[] = {const_cast<char*>("/usr/bin/python3"), script.data(), const_cast<char*>("--port"),
-                    const_cast<char*>("0"), nullptr};
+    char* argv[] = {const_cast<char*>("/usr/bin/python3"), script.data(),
+                    const_cast<char*>("--port"), const_cast<char*>("0"), nullptr};
     if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv, environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     // Wait up to 15 s for "READY <port>".
     std::string line;
     auto deadline = std::chrono::steady_clock::now() + 15s;
-    while (pid_ > 0 && std::chrono::steady_clock::now() < deadline && line.find('\n') == std::string::npos) {
+    while (pid_ > 0 && std::chrono::steady_clock::now() < deadline &&
+           line.find('\n') == std::string::npos) {
       pollfd p{fds[0], POLLIN, 0};
       if (::poll(&p, 1, 200) <= 0) continue;
       char buf[64];
@@ -77,7 +77,8 @@ template <typename T>
 T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
   auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (fut.wait_for(0s) != std::future_status::ready && std::chrono::steady_clock::now() < deadline) {
+  while (fut.wait_for(0s) != std::future_status::ready &&
+         std::chrono::steady_clock::now() < deadline) {
     io.run_one_for(50ms);
   }
   return fut.get();
@@ -102,11 +103,20 @@ TEST(PymodbusInteropTest, ProfileDecodesKnownValues) {
   ASSERT_TRUE(values.has_value()) << values.error().ToString();
 
   const double p = 230.0 * 10.0 * 0.9, s = 2300.0, q = std::sqrt(s * s - p * p);
-  const std::map<std::string, double> expected = {
-      {"voltage_l1_n", 230}, {"voltage_l3_n", 230}, {"voltage_l2_l3", 398}, {"current_l2", 10},
-      {"current_sum", 30}, {"active_power_l1", p}, {"active_power_total", 3 * p},
-      {"apparent_power_l3", s}, {"reactive_power_l2", q}, {"cos_phi_l1", 0.9}, {"frequency", 50},
-      {"active_energy_total", 1e6}, {"active_energy_import", 1e6}, {"active_energy_export", 0}};
+  const std::map<std::string, double> expected = {{"voltage_l1_n", 230},
+                                                  {"voltage_l3_n", 230},
+                                                  {"voltage_l2_l3", 398},
+                                                  {"current_l2", 10},
+                                                  {"current_sum", 30},
+                                                  {"active_power_l1", p},
+                                                  {"active_power_total", 3 * p},
+                                                  {"apparent_power_l3", s},
+                                                  {"reactive_power_l2", q},
+                                                  {"cos_phi_l1", 0.9},
+                                                  {"frequency", 50},
+                                                  {"active_energy_total", 1e6},
+                                                  {"active_energy_import", 1e6},
+                                                  {"active_energy_export", 0}};
   size_t checked = 0;
   for (const auto& v : *values) {
     auto it = expected.find(v.signal);
@@ -125,7 +135,8 @@ TEST(PymodbusInteropTest, GapOutsideBlockIsIllegalDataAddress) {
   modbus::TcpClient client(io.get_executor(), "127.0.0.1", peer.port());
   auto regs = RunUntilDone(io, client.ReadRegisters(1, 3, 18990, 20));
   ASSERT_FALSE(regs.has_value());
-  EXPECT_NE(regs.error().message().find("illegal data address"), std::string::npos) << regs.error().ToString();
+  EXPECT_NE(regs.error().message().find("illegal data address"), std::string::npos)
+      << regs.error().ToString();
 }
 
 }  // namespace
