@@ -4,6 +4,7 @@ Asserts through the REST API that every simulated meter has values, that a meter
 energy grows by the integral of its power, that bad input is refused without harm, and that a
 20 s server outage loses and duplicates no sample."""
 import json
+import ssl
 import time
 import unittest
 
@@ -101,9 +102,40 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(status, 400)
         status, body = api.request("GET", "/api/v1/signals/999999/history?from=0&to=1")
         self.assertEqual(status, 404)
+        # Raw garbage instead of HTTP, a path outside the web root, an oversized body and a
+        # WebSocket upgrade without a session: each refused, none brings the server down.
+        self.assertTrue(self.raw_exchange(b"\x16\x03garbage\r\n\r\n").startswith(b"HTTP/1.1 400"))
+        answer = self.raw_exchange(b"GET /../../../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertNotIn(b"root:", answer)
+        answer = self.raw_exchange(b"GET /%2e%2e/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertNotIn(b"root:", answer)
+        big = b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n"
+        self.assertTrue(self.raw_exchange(big).startswith(b"HTTP/1.1 413"))
+        ws = (b"GET /api/v1/live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        self.assertTrue(self.raw_exchange(ws).startswith(b"HTTP/1.1 401"))
         # The server logged the bad batch and still serves.
         wait_for(lambda: "malformed batch" in self.stack.procs["server"].output(), 10, "the bad-batch log line")
         self.assertEqual(len(self.stack.meters_with_values()), METERS)
+
+    def raw_exchange(self, request):
+        """Sends raw bytes over TLS and returns what the server answers before it closes."""
+        import socket
+        with socket.create_connection(("127.0.0.1", self.stack.server_port), timeout=10) as sock:
+            with self.stack.api.ctx.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
+                tls.sendall(request)
+                chunks = []
+                try:
+                    while True:
+                        data = tls.recv(65536)
+                        if not data:
+                            break
+                        chunks.append(data)
+                        if b"\r\n\r\n" in b"".join(chunks):
+                            break
+                except (OSError, ssl.SSLError):
+                    pass
+                return b"".join(chunks)
 
     def test_4_server_outage_loses_and_duplicates_nothing(self):
         meters = self.stack.api.get("/api/v1/meters")
