@@ -1,9 +1,10 @@
-// wattline-sim: a fleet of simulated Janitza UMG meters speaking Modbus TCP.
+// wattline-sim: a fleet of simulated meters (any mix of the bundled profiles) on Modbus TCP.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
+#include <filesystem>
 
 #include "core/flags.h"
 #include "core/program.h"
@@ -11,8 +12,16 @@
 
 int main(int argc, char** argv) {
   using namespace wattline;
-  Options options("wattline-sim", "Simulates Janitza UMG meters over Modbus TCP.");
-  options.Add("meters", "10", "number of simulated meters");
+  Options options(
+      "wattline-sim",
+      "Simulates power meters over Modbus TCP, each served through its driver profile.");
+  options.Add("meters", "10", "number of simulated meters (of janitza-umg96rm-e; see --types)");
+  options.Add("types", "",
+              "mix of meter types as profile:count,... e.g. janitza-umg96rm-e:5,eastron-sdm630:3 "
+              "(overrides --meters)");
+  options.Add("profiles_dir", "profiles",
+              "folder of driver profiles (*.xml); when missing, only janitza-umg96rm-e is "
+              "available (built-in register map)");
   options.Add("host", "127.0.0.1", "address to listen on");
   options.Add("base_port", "5020", "meter i listens on base_port + i; 0 = an ephemeral port each");
   options.Add("meters_file", "", "after binding, write the meters as TOML [[meter]] tables here");
@@ -36,11 +45,32 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  auto types = sim::ParseMeterTypes(options.Get("types"));
+  if (!types) {
+    spdlog::error("--types: {}", types.error().message());
+    return 2;
+  }
+  profiles::ProfileRegistry registry;
+  const std::filesystem::path profiles_dir = options.Get("profiles_dir");
+  std::error_code ec;
+  bool have_profiles = std::filesystem::is_directory(profiles_dir, ec);
+  if (have_profiles) {
+    if (Status s = registry.LoadDirectory(profiles_dir); !s.ok()) {
+      spdlog::error("{}", s.ToString());
+      return 1;
+    }
+  } else {
+    spdlog::info("no profile directory {}: serving the built-in UMG register map",
+                 profiles_dir.string());
+  }
+
   boost::asio::io_context io(1);
   sim::Fleet fleet(io, sim::FleetOptions{.meters = static_cast<int>(*meters),
                                          .host = options.Get("host"),
                                          .base_port = static_cast<uint16_t>(*base_port),
-                                         .seed = static_cast<uint64_t>(*seed)});
+                                         .seed = static_cast<uint64_t>(*seed),
+                                         .types = *types,
+                                         .profiles = have_profiles ? &registry : nullptr});
   if (Status s = fleet.Start(); !s.ok()) {
     spdlog::error("{}", s.ToString());
     return 1;

@@ -103,6 +103,9 @@ Status Options::Parse(int argc, char** argv, std::vector<std::string>* positiona
     if (auto eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
+    } else if (IsBoolean(name) &&
+               (i + 1 >= argc || std::string_view(argv[i + 1]).rfind("--", 0) == 0)) {
+      value = "true";  // a bare boolean flag: --quick
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
@@ -120,6 +123,12 @@ Status Options::Parse(int argc, char** argv, std::vector<std::string>* positiona
     if (Status s = Set(name, value, "command line"); !s.ok()) return s;
   }
   return Status::Ok();
+}
+
+bool Options::IsBoolean(const std::string& name) const {
+  auto it = entries_.find(name);
+  return it != entries_.end() &&
+         (it->second.default_value == "true" || it->second.default_value == "false");
 }
 
 const std::string& Options::Get(const std::string& name) const { return entries_.at(name).value; }

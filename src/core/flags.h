@@ -24,7 +24,8 @@ class Options {
   // Declares an option. `name` may contain dots for nested TOML tables.
   void Add(const std::string& name, const std::string& default_value, const std::string& help);
 
-  // Parses argv[1..]. Words that do not start with "--" go to `positional` (an error when
+  // Parses argv[1..]. An option whose default is "true" or "false" may be given bare
+  // (--quick) to mean true. Words that do not start with "--" go to `positional` (an error when
   // positional is null). Returns kCancelled after printing the help for --help,
   // kInvalidArgument for an unknown option, a missing value or an unreadable config file.
   Status Parse(int argc, char** argv, std::vector<std::string>* positional = nullptr);
@@ -50,6 +51,7 @@ class Options {
     std::string default_value;
     std::string help;
   };
+  bool IsBoolean(const std::string& name) const;
   Status Set(const std::string& name, const std::string& value, const std::string& origin);
   Status LoadToml(const std::string& path);
 

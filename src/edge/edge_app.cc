@@ -147,7 +147,23 @@ int RunEdgeMain(int argc, char** argv) {
   options.Add("uplink.url", "https://127.0.0.1:8443", "the server's base URL (https only)");
   options.Add("uplink.server_cert", "", "the server's TLS certificate (PEM), pinned");
   options.Add("uplink.token", "", "this connector's credential on the server");
-  if (auto exit_code = StartProgram(options, argc, argv, "edge")) return *exit_code;
+  std::vector<std::string> positional;
+  if (auto exit_code = StartProgram(options, argc, argv, "edge", &positional)) return *exit_code;
+  if (!positional.empty()) {
+    // `wattline-edge profile check FILE...`: validate driver files, print every error.
+    if (positional.size() < 3 || positional[0] != "profile" || positional[1] != "check") {
+      std::cerr << "usage: wattline-edge [options] | wattline-edge profile check FILE...\n";
+      return 2;
+    }
+    bool all_valid = true;
+    for (size_t i = 2; i < positional.size(); ++i) {
+      auto errors = profiles::ValidateProfileFile(positional[i]);
+      if (errors.empty()) std::cout << positional[i] << ": ok\n";
+      for (const auto& e : errors) std::cout << e << "\n";
+      all_valid = all_valid && errors.empty();
+    }
+    return all_valid ? 0 : 1;
+  }
   EdgeConfig config;
   config.name = options.Get("name");
   config.data_dir = options.Get("data_dir");

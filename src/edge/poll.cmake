@@ -1,9 +1,9 @@
 # The meter poll scheduler (included from CMakeLists.txt).
-add_library(wattline_edge_poll poller.cc)
+add_library(wattline_edge_poll poller.cc adaptive_plan.cc)
 target_link_libraries(wattline_edge_poll PUBLIC wattline_core wattline_modbus wattline_profiles)
 
 wattline_add_test(wattline_edge_poll_test
-  SOURCES poller_test.cc
+  SOURCES poller_test.cc adaptive_plan_test.cc
   LIBS wattline_edge_poll wattline_sim
 )
 if(TARGET wattline_edge_poll_test)

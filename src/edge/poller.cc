@@ -12,6 +12,8 @@
 #include <mutex>
 #include <set>
 
+#include "edge/adaptive_plan.h"
+#include "modbus/tcp_client.h"
 #include "profiles/read_plan.h"
 
 namespace wattline::edge {
@@ -70,12 +72,45 @@ Result<std::vector<MeterConfig>> MeterConfigsFromToml(const toml::table& config)
       dst = *v;
       return Status::Ok();
     };
-    int64_t port = 0, unit = 0, cycle = 0;
-    for (Status s : {str("key", m.key), str("host", m.host), str("profile", m.profile),
-                     integer("port", -1, 1, 65535, port), integer("unit_id", 1, 0, 255, unit),
-                     integer("cycle_ms", 1000, 100, 86'400'000, cycle)}) {
+    std::string transport = "tcp";
+    if (t->get("transport") != nullptr) {
+      if (Status s = str("transport", transport); !s.ok()) return Fail(s);
+    }
+    if (transport == "tcp") {
+      m.transport = Transport::kTcp;
+    } else if (transport == "rtu-over-tcp") {
+      m.transport = Transport::kRtuOverTcp;
+    } else if (transport == "serial") {
+      m.transport = Transport::kSerial;
+    } else {
+      return Fail(ConfigError(i, m.key, *t->get("transport"),
+                              "'transport' must be \"tcp\", \"rtu-over-tcp\" or \"serial\""));
+    }
+    int64_t port = 0, unit = 0, cycle = 0, baud = 0, stop_bits = 0, pause = 0;
+    for (Status s :
+         {str("key", m.key), str("profile", m.profile), integer("unit_id", 1, 0, 255, unit),
+          integer("cycle_ms", 1000, 100, 86'400'000, cycle),
+          integer("baud", 9600, 300, 4'000'000, baud), integer("stop_bits", 1, 1, 2, stop_bits),
+          integer("pause_ms", 0, 0, 60'000, pause)}) {
       if (!s.ok()) return Fail(s);
     }
+    if (m.transport == Transport::kSerial) {
+      if (Status s = str("serial_port", m.serial.device); !s.ok()) return Fail(s);
+    } else {
+      for (Status s : {str("host", m.host), integer("port", -1, 1, 65535, port)}) {
+        if (!s.ok()) return Fail(s);
+      }
+    }
+    if (t->get("parity") != nullptr) {
+      std::string parity;
+      if (Status s = str("parity", parity); !s.ok()) return Fail(s);
+      auto p = modbus::ParseParity(parity);
+      if (!p) return Fail(ConfigError(i, m.key, *t->get("parity"), p.error().message()));
+      m.serial.parity = *p;
+    }
+    m.serial.baud = static_cast<uint32_t>(baud);
+    m.serial.stop_bits = static_cast<uint8_t>(stop_bits);
+    m.pause_between_requests = std::chrono::milliseconds(pause);
     m.port = static_cast<uint16_t>(port);
     m.unit_id = static_cast<uint8_t>(unit);
     m.cycle = std::chrono::milliseconds(cycle);
@@ -90,7 +125,8 @@ struct Poller::State {
     MeterConfig config;
     const profiles::Profile* profile = nullptr;
     profiles::ReadPlan plan;
-    modbus::TcpClient* client = nullptr;
+    AdaptiveReads reads;
+    modbus::Client* client = nullptr;
     std::unique_ptr<asio::steady_timer> timer;
     MeterStatus status;  // guarded by State::mutex
     MonotonicTime last_error_log{};
@@ -107,7 +143,7 @@ struct Poller::State {
   PollerOptions options;
   TimeSource& time;
   std::vector<Meter> meters;
-  std::map<std::string, std::unique_ptr<modbus::TcpClient>> clients;  // by "host:port"
+  std::map<std::string, std::unique_ptr<modbus::Client>> clients;  // by endpoint
   bool started = false;
   bool stopped = false;
   mutable std::mutex mutex;
@@ -128,8 +164,8 @@ void RecordFailure(State& st, State::Meter& m, const Status& error) {
   bool first = m.errors_since_log == 0 && m.last_error_log == MonotonicTime{};
   ++m.errors_since_log;
   if (first || now - m.last_error_log >= kErrorLogInterval) {
-    spdlog::warn("meter {} ({}:{} unit {}): poll failed ({} failures since last report): {}",
-                 m.config.key, m.config.host, m.config.port, m.config.unit_id, m.errors_since_log,
+    spdlog::warn("meter {} ({} unit {}): poll failed ({} failures since last report): {}",
+                 m.config.key, m.client->Describe(), m.config.unit_id, m.errors_since_log,
                  error.ToString());
     m.last_error_log = now;
     m.errors_since_log = 0;
@@ -154,22 +190,20 @@ void RecordSuccess(State& st, State::Meter& m, int64_t scheduled_ms, int64_t too
 
 asio::awaitable<void> PollOnce(std::shared_ptr<State> st, State::Meter& m, int64_t scheduled_ms) {
   MonotonicTime started = st->time.MonotonicNow();
-  std::vector<std::vector<uint16_t>> blocks;
-  blocks.reserve(m.plan.blocks.size());
-  for (const auto& b : m.plan.blocks) {
-    {
-      std::lock_guard lock(st->mutex);
-      ++m.status.request_count;
-    }
-    auto regs = co_await m.client->ReadRegisters(m.config.unit_id, b.function, b.address, b.count);
-    if (st->stopped) co_return;
-    if (!regs) {
-      RecordFailure(*st, m, regs.error());
-      co_return;
-    }
-    blocks.push_back(std::move(*regs));
+  uint64_t requests = 0;
+  uint64_t splits_before = m.reads.splits();
+  auto blocks = co_await m.reads.ReadAll(*m.client, m.config.unit_id, requests);
+  if (st->stopped) co_return;
+  {
+    std::lock_guard lock(st->mutex);
+    m.status.request_count += requests;
+    m.status.split_count += m.reads.splits() - splits_before;
   }
-  auto values = profiles::Decode(*m.profile, m.plan, blocks);
+  if (!blocks) {
+    RecordFailure(*st, m, blocks.error());
+    co_return;
+  }
+  auto values = profiles::Decode(*m.profile, m.plan, *blocks);
   if (!values) {
     RecordFailure(*st, m, values.error());
     co_return;
@@ -230,13 +264,45 @@ Status Poller::Start() {
           fmt::format("meter {}: unknown profile '{}'", m.config.key, m.config.profile));
     }
     m.plan = profiles::PlanReads(*m.profile);
+    m.reads = AdaptiveReads(m.plan);
+  }
+  // One client per physical endpoint: meters behind one gateway or on one serial line share it
+  // (and its queue); the pause between requests is the largest any of its meters asks for.
+  std::map<std::string, modbus::ClientOptions> endpoint_options;
+  auto endpoint_of = [](const MeterConfig& c) {
+    switch (c.transport) {
+      case Transport::kSerial:
+        return "serial:" + c.serial.device;
+      case Transport::kRtuOverTcp:
+        return fmt::format("rtu:{}:{}", c.host, c.port);
+      case Transport::kTcp:
+        break;
+    }
+    return fmt::format("{}:{}", c.host, c.port);
+  };
+  for (auto& m : st.meters) {
+    auto [it, inserted] = endpoint_options.emplace(endpoint_of(m.config), st.options.client);
+    it->second.pause_between_requests =
+        std::max(it->second.pause_between_requests, m.config.pause_between_requests);
   }
   for (auto& m : st.meters) {
-    std::string endpoint = fmt::format("{}:{}", m.config.host, m.config.port);
+    std::string endpoint = endpoint_of(m.config);
+    const modbus::ClientOptions& options = endpoint_options[endpoint];
     auto& client = st.clients[endpoint];
     if (!client) {
-      client = std::make_unique<modbus::TcpClient>(st.io.get_executor(), m.config.host,
-                                                   m.config.port, st.options.client);
+      auto ex = st.io.get_executor();
+      switch (m.config.transport) {
+        case Transport::kTcp:
+          client = std::make_unique<modbus::TcpClient>(ex, m.config.host, m.config.port, options);
+          break;
+        case Transport::kRtuOverTcp:
+          client = modbus::RtuClient::OverTcp(ex, m.config.host, m.config.port,
+                                              m.config.serial.baud, options);
+          break;
+        case Transport::kSerial:
+          client = modbus::RtuClient::OnSerialPort(ex, m.config.serial, options);
+          break;
+      }
     }
     m.client = client.get();
     m.timer = std::make_unique<asio::steady_timer>(st.io);

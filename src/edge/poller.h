@@ -3,10 +3,13 @@
 // its profile needs with as few block reads as the read plan allows, decodes them and hands one
 // wire::MeterReading per successful poll to the sink, stamped with the poll's scheduled time.
 //
-// Meters that share host:port (unit ids behind one gateway) share one Modbus TCP connection,
-// whose requests are serialized. A meter that times out or answers garbage is counted in its
-// MeterStatus and logged (first failure, then at most once a minute, and on recovery); it never
-// stops the poller and never delays meters on other endpoints. A poll that overruns its cycle
+// Meters on one physical endpoint (unit ids behind one gateway at host:port, or one serial line)
+// share one modbus::Client, whose requests are serialized (with the RTU silent interval and the
+// largest pause_between_requests of its meters); meters on different endpoints are polled in
+// parallel. Block reads a device rejects with exception 02/03 are split and the split is
+// remembered for that meter (AdaptiveReads). A meter that times out or answers garbage is counted
+// in its MeterStatus and logged (first failure, then at most once a minute, and on recovery); it
+// never stops the poller and never delays meters on other endpoints. A poll that overruns its cycle
 // skips the missed slots.
 //
 // Thread-safety: construct, Start and Stop on the io_context's thread (or before it runs); the
@@ -27,11 +30,18 @@
 
 #include "core/status.h"
 #include "core/time.h"
-#include "modbus/tcp_client.h"
+#include "modbus/client.h"
+#include "modbus/rtu_client.h"
 #include "profiles/profile_registry.h"
 #include "wire/reading.h"
 
 namespace wattline::edge {
+
+enum class Transport : uint8_t {
+  kTcp = 0,         // Modbus TCP (MBAP)
+  kRtuOverTcp = 1,  // RTU frames on a TCP connection to a transparent serial gateway
+  kSerial = 2,      // RTU on a local serial port
+};
 
 struct MeterConfig {
   std::string key;  // stable device key, e.g. "meter-01"
@@ -40,12 +50,20 @@ struct MeterConfig {
   uint8_t unit_id = 1;
   std::string profile;  // profile id, e.g. "janitza-umg96rm-e"
   std::chrono::milliseconds cycle{1000};
+  Transport transport = Transport::kTcp;
+  // kSerial: the line settings (device, baud, parity, stop bits). kRtuOverTcp: serial.baud is
+  // the baud rate of the line behind the gateway (for the silent interval).
+  modbus::SerialOptions serial{};
+  std::chrono::milliseconds pause_between_requests{0};
 };
 
-// Reads the `[[meter]]` array of tables of a config: key, host, port, profile (required),
-// unit_id (default 1), cycle_ms (default 1000, at least 100). kInvalidArgument naming the
-// meter, the key and the line for a missing or wrong-typed value, an out-of-range number or a
-// duplicate key. No [[meter]] tables gives an empty list.
+// Reads the `[[meter]]` array of tables of a config: key, profile (required), transport ("tcp"
+// default, "rtu-over-tcp", "serial"), host and port (required for tcp and rtu-over-tcp),
+// serial_port (required for serial), baud (default 9600), parity ("N", "E" default, "O"),
+// stop_bits (1 default, or 2), unit_id (default 1), cycle_ms (default 1000, at least 100),
+// pause_ms (default 0). kInvalidArgument naming the meter, the key and the line for a missing
+// or wrong-typed value, an out-of-range number or a duplicate key. No [[meter]] tables gives an
+// empty list.
 Result<std::vector<MeterConfig>> MeterConfigsFromToml(const toml::table& config);
 
 struct MeterStatus {
@@ -54,6 +72,7 @@ struct MeterStatus {
   int64_t last_response_time_ms = -1;  // duration of the last successful poll, -1: none yet
   uint64_t request_count = 0;          // Modbus requests sent
   uint64_t error_count = 0;            // failed polls
+  uint64_t split_count = 0;            // block reads split after exception 02/03 (learned)
   int64_t last_success_ts_ms = 0;      // scheduled time of the last successful poll, 0: none
 };
 

@@ -6,8 +6,11 @@
 #include <chrono>
 #include <map>
 
+#include "modbus/pdu.h"
 #include "modbus/tcp_server.h"
+#include "sim/faults.h"
 #include "sim/fleet.h"
+#include "sim/gateway.h"
 
 namespace wattline::edge {
 namespace {
@@ -108,10 +111,164 @@ TEST_F(PollerTest, SilentMeterTimesOutWithoutDelayingOthers) {
   EXPECT_EQ(poller.Statuses()[3].last_error.code(), Code::kDeadlineExceeded);
 }
 
+// A device that answers every register read with zeros (valid floats for any profile).
+std::string ZeroMeter(uint8_t, std::string_view pdu) {
+  auto r = modbus::DecodeReadRequest(pdu);
+  if (!r)
+    return modbus::EncodeException(pdu.empty() ? 0 : pdu[0],
+                                   modbus::ExceptionCode::kIllegalFunction);
+  return modbus::EncodeReadResponse(r->function, std::vector<uint16_t>(r->count));
+}
+
+TEST_F(PollerTest, GarbageAndWrongTransactionIdDoNotDelayOthers) {
+  sim::FaultInjector garbage(ZeroMeter, {.garbage_rate = 1});
+  sim::FaultInjector wrong_tid(ZeroMeter, {.wrong_tid_rate = 1});
+  modbus::TcpServer garbage_server(io_, garbage.AsHandler());
+  modbus::TcpServer wrong_tid_server(io_, wrong_tid.AsHandler());
+  ASSERT_TRUE(garbage_server.Listen("127.0.0.1", 0).ok());
+  ASSERT_TRUE(wrong_tid_server.Listen("127.0.0.1", 0).ok());
+  meters_.push_back(
+      {"garbage", "127.0.0.1", garbage_server.port(), 1, "janitza-umg96rm-e", 1000ms});
+  meters_.push_back(
+      {"wrong-tid", "127.0.0.1", wrong_tid_server.port(), 1, "janitza-umg96rm-e", 1000ms});
+  PollerOptions options;
+  options.client.request_timeout = 300ms;
+  Poller poller(
+      io_, registry_, meters_,
+      [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); }, options);
+  ASSERT_TRUE(poller.Start().ok());
+  RunFor(3200ms);
+  poller.Stop();
+  EXPECT_EQ(readings_.count("garbage"), 0u);
+  EXPECT_EQ(readings_.count("wrong-tid"), 0u);  // a reply with another id is never trusted
+  for (const auto& e : fleet_.endpoints()) {
+    ASSERT_GE(readings_[e.key].size(), 2u) << e.key;
+    // Polls of healthy meters start on time: no reading is missing a slot.
+    EXPECT_EQ(readings_[e.key].back().ts_ms - readings_[e.key].front().ts_ms,
+              1000 * static_cast<int64_t>(readings_[e.key].size() - 1));
+  }
+  auto statuses = poller.Statuses();
+  EXPECT_EQ(statuses[3].last_error.code(), Code::kInvalidArgument)
+      << statuses[3].last_error.ToString();
+  EXPECT_EQ(statuses[4].last_error.code(), Code::kDeadlineExceeded)
+      << statuses[4].last_error.ToString();
+  EXPECT_GT(garbage.stats().garbage, 0u);
+  EXPECT_GT(wrong_tid.stats().wrong_tids, 0u);
+}
+
+TEST_F(PollerTest, GatewayMetersArePolledOneAfterAnotherWithBusTiming) {
+  constexpr uint32_t kBaud = 38400;
+  sim::Gateway gateway(io_, {.baud = kBaud});
+  std::vector<std::pair<uint8_t, std::chrono::steady_clock::time_point>> arrivals;
+  for (uint8_t unit : {1, 2, 3}) {
+    gateway.AddUnit(unit, [&arrivals](uint8_t u, std::string_view pdu) {
+      arrivals.emplace_back(u, std::chrono::steady_clock::now());
+      return ZeroMeter(u, pdu);
+    });
+  }
+  ASSERT_TRUE(gateway.Listen("127.0.0.1", 0).ok());
+  std::vector<MeterConfig> meters;
+  for (uint8_t unit : {1, 2, 3}) {
+    meters.push_back({"gw-" + std::to_string(unit), "127.0.0.1", gateway.port(), unit,
+                      "janitza-umg96rm-e", 1000ms});
+  }
+  Poller poller(io_, registry_, meters,
+                [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); });
+  ASSERT_TRUE(poller.Start().ok());
+  RunFor(2500ms);
+  poller.Stop();
+  for (const auto& m : meters) EXPECT_GE(readings_[m.key].size(), 2u) << m.key;
+  ASSERT_GE(arrivals.size(), 6u);
+  // All three meters are due at the same second; the gateway's line serializes them, so each
+  // request arrives only after the previous exchange's time on the wire.
+  auto request_pdu = modbus::EncodeReadRequest({3, 19000, 78}).value();
+  auto bus = sim::Gateway::BusTime(request_pdu.size(), 2 + 2 * 78, kBaud);
+  EXPECT_GT(bus, std::chrono::milliseconds(40));
+  int close_pairs = 0;
+  for (size_t i = 1; i < arrivals.size(); ++i) {
+    auto gap = arrivals[i].second - arrivals[i - 1].second;
+    if (gap < std::chrono::milliseconds(500)) {  // same cycle
+      ++close_pairs;
+      EXPECT_GE(gap, bus) << "request " << i;
+    }
+  }
+  EXPECT_GE(close_pairs, 4);
+  for (const auto& s : poller.Statuses()) EXPECT_EQ(s.error_count, 0u) << s.key;
+}
+
+TEST_F(PollerTest, MeterThatRejectsLargeReadsIsLearned) {
+  sim::FaultInjector limited(ZeroMeter, {.max_read_registers = 21});
+  modbus::TcpServer server(io_, limited.AsHandler());
+  ASSERT_TRUE(server.Listen("127.0.0.1", 0).ok());
+  std::vector<MeterConfig> meters{
+      {"limited", "127.0.0.1", server.port(), 1, "janitza-umg96rm-e", 1000ms}};
+  uint64_t rejected_after_first = 0;
+  Poller poller(io_, registry_, meters, [&](wire::MeterReading r) {
+    if (readings_[r.device].empty()) rejected_after_first = limited.stats().oversized_reads;
+    readings_[r.device].push_back(std::move(r));
+  });
+  ASSERT_TRUE(poller.Start().ok());
+  RunFor(3200ms);
+  poller.Stop();
+  ASSERT_GE(readings_["limited"].size(), 3u);
+  EXPECT_GT(rejected_after_first, 0u);
+  EXPECT_EQ(limited.stats().oversized_reads, rejected_after_first);  // none after the first poll
+  auto s = poller.Statuses()[0];
+  EXPECT_EQ(s.error_count, 0u);
+  EXPECT_GT(s.split_count, 0u);
+  EXPECT_TRUE(s.last_error.ok());
+}
+
 TEST_F(PollerTest, UnknownProfileFailsStart) {
   meters_[0].profile = "nope";
   Poller poller(io_, registry_, meters_, [](wire::MeterReading) {});
   EXPECT_EQ(poller.Start().code(), Code::kFailedPrecondition);
+}
+
+TEST(MeterConfigTest, ReadsRtuAndSerialTransports) {
+  auto meters = MeterConfigsFromToml(toml::parse(R"(
+[[meter]]
+key = "gw"
+transport = "rtu-over-tcp"
+host = "127.0.0.1"
+port = 4001
+baud = 19200
+profile = "janitza-umg96rm-e"
+pause_ms = 20
+
+[[meter]]
+key = "line"
+transport = "serial"
+serial_port = "/dev/ttyUSB0"
+parity = "N"
+stop_bits = 2
+unit_id = 5
+profile = "janitza-umg96rm-e"
+)"));
+  ASSERT_TRUE(meters.has_value()) << meters.error().ToString();
+  ASSERT_EQ(meters->size(), 2u);
+  EXPECT_EQ((*meters)[0].transport, Transport::kRtuOverTcp);
+  EXPECT_EQ((*meters)[0].serial.baud, 19200u);
+  EXPECT_EQ((*meters)[0].pause_between_requests, 20ms);
+  EXPECT_EQ((*meters)[1].transport, Transport::kSerial);
+  EXPECT_EQ((*meters)[1].serial.device, "/dev/ttyUSB0");
+  EXPECT_EQ((*meters)[1].serial.parity, modbus::Parity::kNone);
+  EXPECT_EQ((*meters)[1].serial.stop_bits, 2);
+  EXPECT_EQ((*meters)[1].serial.baud, 9600u);
+  EXPECT_EQ((*meters)[1].unit_id, 5);
+}
+
+TEST(MeterConfigTest, RejectsBadTransportSettings) {
+  EXPECT_FALSE(MeterConfigsFromToml(toml::parse(
+      "[[meter]]\nkey = \"a\"\ntransport = \"udp\"\nhost = \"h\"\nport = 1\nprofile = \"p\"\n")));
+  EXPECT_FALSE(MeterConfigsFromToml(
+      toml::parse("[[meter]]\nkey = \"a\"\ntransport = \"serial\"\nprofile = \"p\"\n")));
+  EXPECT_FALSE(MeterConfigsFromToml(
+      toml::parse("[[meter]]\nkey = \"a\"\ntransport = \"serial\"\nserial_port = \"/dev/x\"\n"
+                  "parity = \"X\"\nprofile = \"p\"\n")));
+  EXPECT_FALSE(MeterConfigsFromToml(
+      toml::parse("[[meter]]\nkey = \"a\"\ntransport = \"serial\"\nserial_port = \"/dev/x\"\n"
+                  "stop_bits = 3\nprofile = \"p\"\n")));
 }
 
 TEST(MeterConfigTest, ReadsMeterTables) {

@@ -72,6 +72,15 @@ Status CheckFunction(std::string_view pdu, uint8_t function) {
 
 }  // namespace
 
+uint8_t ExceptionCodeOf(std::string_view pdu) {
+  if (pdu.size() != 2 || (Byte(pdu, 0) & kExceptionFlag) == 0) return 0;
+  return Byte(pdu, 1);
+}
+
+Status CheckResponseFunction(std::string_view pdu, uint8_t function) {
+  return CheckFunction(pdu, function);
+}
+
 Status ExceptionStatus(uint8_t function, uint8_t code) {
   std::string msg = fmt::format("modbus exception {:02X} ({}) for function {:02X}", code,
                                 ExceptionName(code), function);

@@ -24,6 +24,12 @@ inline constexpr uint8_t kReadHoldingRegisters = 0x03;
 inline constexpr uint8_t kReadInputRegisters = 0x04;
 inline constexpr uint8_t kWriteSingleRegister = 0x06;
 inline constexpr uint8_t kWriteMultipleRegisters = 0x10;
+inline constexpr uint8_t kReadCoils = 0x01;
+inline constexpr uint8_t kReadDiscreteInputs = 0x02;
+inline constexpr uint8_t kWriteSingleCoil = 0x05;
+inline constexpr uint8_t kWriteMultipleCoils = 0x0F;
+inline constexpr uint8_t kReadWriteMultipleRegisters = 0x17;
+inline constexpr uint8_t kEncapsulatedInterface = 0x2B;  // MEI type 0x0E: device identification
 inline constexpr uint8_t kExceptionFlag = 0x80;
 
 // Protocol limits: a read answers at most 125 registers, a write carries at most 123.
@@ -49,6 +55,14 @@ enum class ExceptionCode : uint8_t {
 //   04 server failure, 05 ack, 06 busy, 0A/0B gateway -> kUnavailable (retry with backoff)
 //   anything else                   -> kInvalidArgument
 Status ExceptionStatus(uint8_t function, uint8_t code);
+
+// The exception code of an exception response PDU (function | 0x80, code), or 0 when `pdu` is
+// not a well-formed exception response.
+uint8_t ExceptionCodeOf(std::string_view pdu);
+
+// Common start of every response decoder: empty PDU, an exception response to `function`
+// (-> ExceptionStatus) or another function code (kInvalidArgument) are errors; Ok otherwise.
+Status CheckResponseFunction(std::string_view pdu, uint8_t function);
 
 // --- Read holding/input registers (03/04) ---
 

@@ -41,12 +41,6 @@ struct TcpClient::Connection {
   bool cancelled = false;  // Close() was called
 };
 
-struct TcpClient::Waiter {
-  explicit Waiter(const asio::any_io_executor& ex) : timer(ex) {}
-  asio::steady_timer timer;
-  bool granted = false;
-};
-
 namespace {
 
 using Conn = std::shared_ptr<TcpClient::Connection>;
@@ -77,7 +71,8 @@ TcpClient::TcpClient(asio::any_io_executor executor, std::string host, uint16_t 
       host_(std::move(host)),
       port_(port),
       options_(options),
-      conn_(std::make_shared<Connection>(executor_)) {}
+      conn_(std::make_shared<Connection>(executor_)),
+      queue_(executor_, options.reconnect_min, options.reconnect_max) {}
 
 TcpClient::~TcpClient() { Close(); }
 
@@ -88,37 +83,10 @@ void TcpClient::Close() {
   conn_->Shut();
   conn_->timer.cancel();
   conn_ = std::make_shared<Connection>(executor_);
-  for (auto& w : waiters_) w->timer.cancel();
-  waiters_.clear();
+  queue_.Close();
 }
 
-asio::awaitable<Status> TcpClient::Acquire() {
-  if (!busy_) {
-    busy_ = true;
-    co_return Status::Ok();
-  }
-  auto w = std::make_shared<Waiter>(executor_);
-  w->timer.expires_at(asio::steady_timer::time_point::max());
-  waiters_.push_back(w);
-  error_code ec;
-  co_await w->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  // Only Release() grants; a cancel from Close() (or the client's destruction) does not, and
-  // then `this` must not be touched.
-  if (!w->granted) co_return Status(Code::kCancelled, "modbus client closed");
-  co_return Status::Ok();
-}
-
-void TcpClient::Release() {
-  if (!waiters_.empty()) {
-    // Hand the turn over directly: busy_ stays true.
-    auto w = waiters_.front();
-    waiters_.pop_front();
-    w->granted = true;
-    w->timer.cancel();
-    return;
-  }
-  busy_ = false;
-}
+std::string TcpClient::Describe() const { return fmt::format("tcp://{}:{}", host_, port_); }
 
 asio::awaitable<Status> TcpClient::Connect(Conn c) {
   Arm(c, options_.connect_timeout);
@@ -209,31 +177,45 @@ asio::awaitable<Result<std::string>> TcpClient::Transact(uint8_t unit, std::stri
   if (request_pdu.empty() || request_pdu.size() > kMaxMbapLength - 1) {
     co_return Fail(InvalidArgument(fmt::format("request PDU of {} bytes", request_pdu.size())));
   }
-  if (Status s = co_await Acquire(); !s.ok()) co_return Fail(s);
-  Conn c = conn_;
-  Result<std::string> result = Fail(Unavailable("not connected"));
-  Status connected = Status::Ok();
-  if (!c->connected) connected = co_await Connect(c);
-  if (connected.ok()) {
-    result = co_await Exchange(c, unit, request_pdu);
-  } else {
-    result = Fail(connected);
+  if (Status s = co_await queue_.Acquire(); !s.ok()) co_return Fail(s);
+  Result<std::string> result = Fail(Unavailable("not attempted"));
+  for (int attempt = 0; attempt <= options_.retries; ++attempt) {
+    result = co_await Attempt(unit, request_pdu);
+    if (result || result.error().code() == Code::kCancelled) break;
+    // Only transient transport failures are retried; a refused connect starts the backoff, so
+    // a retry would only be refused again.
+    Code code = result.error().code();
+    if ((code != Code::kDeadlineExceeded && code != Code::kUnavailable) || !queue_.MayConnect())
+      break;
   }
-  // After Close() the waiters were dropped and busy_ must simply be cleared by whoever held it.
-  Release();
+  if (result || result.error().code() != Code::kCancelled) {
+    queue_.MarkIdle();
+    queue_.Release();
+  }
   co_return result;
 }
 
-asio::awaitable<Result<std::vector<uint16_t>>> TcpClient::ReadRegisters(uint8_t unit,
-                                                                        uint8_t function,
-                                                                        uint16_t address,
-                                                                        uint16_t count) {
-  ReadRequest request{function, address, count};
-  auto pdu = EncodeReadRequest(request);
-  if (!pdu) co_return Fail(pdu.error());
-  auto reply = co_await Transact(unit, std::move(*pdu));
-  if (!reply) co_return Fail(reply.error());
-  co_return DecodeReadResponse(*reply, request);
+asio::awaitable<Result<std::string>> TcpClient::Attempt(uint8_t unit,
+                                                        const std::string& request_pdu) {
+  Conn c = conn_;
+  if (!c->connected) {
+    if (!queue_.MayConnect()) {
+      co_return Fail(
+          Unavailable(fmt::format("{}:{}: not reconnecting for another {} ms after "
+                                  "failed connects",
+                                  host_, port_, queue_.BackoffLeft().count())));
+    }
+    Status connected = co_await Connect(c);
+    if (c->cancelled) co_return Fail(Status(Code::kCancelled, "modbus client closed"));
+    if (!connected.ok()) {
+      queue_.ConnectFailed();
+      co_return Fail(connected);
+    }
+    queue_.ConnectSucceeded();
+  }
+  if (!co_await queue_.WaitPace(options_.pause_between_requests))
+    co_return Fail(Status(Code::kCancelled, "modbus client closed"));
+  co_return co_await Exchange(c, unit, request_pdu);
 }
 
 }  // namespace wattline::modbus

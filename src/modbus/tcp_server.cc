@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <list>
@@ -23,9 +24,9 @@ using asio::ip::tcp;
 using boost::system::error_code;
 
 struct TcpServer::State {
-  State(asio::io_context& io, Handler h) : acceptor(io), handler(std::move(h)) {}
+  State(asio::io_context& io, ReplyHandler h) : acceptor(io), handler(std::move(h)) {}
   tcp::acceptor acceptor;
-  Handler handler;
+  ReplyHandler handler;
   uint16_t port = 0;
   bool stopped = false;
   std::list<std::shared_ptr<tcp::socket>> sockets;  // open connections, closed by Stop()
@@ -54,20 +55,34 @@ asio::awaitable<void> Serve(std::shared_ptr<TcpServer::State> state,
     co_await asio::async_read(*socket, asio::buffer(pdu),
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
-    std::string reply;
+    TcpServer::Reply reply;
     try {
       reply = state->handler(h->unit_id, pdu);
     } catch (const std::exception& e) {
       spdlog::error("modbus server :{}: handler failed for {}: {}", state->port, peer, e.what());
       break;
     }
-    if (reply.empty()) continue;
-    if (reply.size() > kMaxMbapLength - 1) {
-      spdlog::error("modbus server :{}: handler returned a {}-byte PDU; closing", state->port,
-                    reply.size());
-      break;
+    if (reply.delay.count() > 0) {
+      asio::steady_timer timer(socket->get_executor(), reply.delay);
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (state->stopped) break;
     }
-    std::string frame = EncodeFrame(h->transaction_id, h->unit_id, reply);
+    using Action = TcpServer::Reply::Action;
+    if (reply.action == Action::kClose) break;
+    if (reply.action == Action::kNone) continue;
+    if (reply.bytes.empty()) continue;
+    std::string frame;
+    if (reply.action == Action::kRaw) {
+      frame = std::move(reply.bytes);
+    } else {
+      if (reply.bytes.size() > kMaxMbapLength - 1) {
+        spdlog::error("modbus server :{}: handler returned a {}-byte PDU; closing", state->port,
+                      reply.bytes.size());
+        break;
+      }
+      frame = EncodeFrame(static_cast<uint16_t>(h->transaction_id + reply.transaction_id_delta),
+                          h->unit_id, reply.bytes);
+    }
     co_await asio::async_write(*socket, asio::buffer(frame),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
@@ -96,6 +111,12 @@ asio::awaitable<void> Accept(std::shared_ptr<TcpServer::State> state) {
 }  // namespace
 
 TcpServer::TcpServer(asio::io_context& io, Handler handler)
+    : state_(
+          std::make_shared<State>(io, [h = std::move(handler)](uint8_t unit, std::string_view pdu) {
+            return Reply{Reply::Action::kPdu, h(unit, pdu)};
+          })) {}
+
+TcpServer::TcpServer(asio::io_context& io, ReplyHandler handler)
     : state_(std::make_shared<State>(io, std::move(handler))) {}
 
 TcpServer::~TcpServer() { Stop(); }

@@ -5,7 +5,9 @@
 // answered in order. A frame with a bad MBAP header (protocol id not 0, length outside 2..254)
 // closes that connection with a log line; the server keeps accepting. A handler that throws
 // also closes only that connection. A handler returning an empty string sends no reply (useful
-// to simulate a silent device).
+// to simulate a silent device). A ReplyHandler can also delay its answer (only that connection
+// waits), close the connection, send raw bytes instead of a frame, or answer with a different
+// transaction id: the hooks the simulator's fault injection needs.
 //
 // Thread-safety: not thread-safe; call all methods on the io_context's thread (or before it
 // runs). The handler is called on that thread. Destroying the server stops it; its coroutines
@@ -13,6 +15,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,7 +30,22 @@ class TcpServer {
  public:
   using Handler = std::function<std::string(uint8_t unit, std::string_view request_pdu)>;
 
+  struct Reply {
+    enum class Action : uint8_t {
+      kPdu = 0,    // frame `bytes` as the response PDU (empty: no reply)
+      kNone = 1,   // send nothing, keep the connection
+      kClose = 2,  // close the connection without answering
+      kRaw = 3,    // write `bytes` as they are (garbage, partial frames)
+    };
+    Action action = Action::kPdu;
+    std::string bytes;
+    std::chrono::microseconds delay{0};  // before acting; later requests on the connection wait
+    int transaction_id_delta = 0;        // kPdu: answer with the request's id plus this
+  };
+  using ReplyHandler = std::function<Reply(uint8_t unit, std::string_view request_pdu)>;
+
   TcpServer(boost::asio::io_context& io, Handler handler);
+  TcpServer(boost::asio::io_context& io, ReplyHandler handler);
   ~TcpServer();
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;

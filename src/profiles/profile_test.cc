@@ -28,7 +28,7 @@ TEST(ProfileTest, ParsesBundledJanitzaProfile) {
 
 TEST(ProfileTest, AddressBaseOneShiftsToProtocolAddresses) {
   auto p = ParseProfile(R"(<profile vendor="V" model="M" address-base="1">
-  <signal name="u" address="40001" type="uint16" word-order="BADC" scale="0.1"/>
+  <signal name="voltage_l1_n" address="40001" type="uint16" word-order="BADC" scale="0.1"/>
 </profile>)");
   ASSERT_TRUE(p.has_value()) << p.error().ToString();
   EXPECT_EQ(p->signals[0].address, 40000);
@@ -37,8 +37,9 @@ TEST(ProfileTest, AddressBaseOneShiftsToProtocolAddresses) {
 }
 
 TEST(ProfileTest, MalformedXmlNamesTheLine) {
-  auto p = ParseProfile("<profile vendor=\"V\" model=\"M\">\n  <signal name=\"a\"\n</profile>", "",
-                        "bad.xml");
+  auto p =
+      ParseProfile("<profile vendor=\"V\" model=\"M\">\n  <signal name=\"current_l1\"\n</profile>",
+                   "", "bad.xml");
   ASSERT_FALSE(p.has_value());
   EXPECT_EQ(p.error().code(), Code::kInvalidArgument);
   EXPECT_NE(p.error().message().find("bad.xml:3"), std::string::npos) << p.error().message();
@@ -46,8 +47,8 @@ TEST(ProfileTest, MalformedXmlNamesTheLine) {
 
 TEST(ProfileTest, UnknownTypeNamesTheLine) {
   auto p = ParseProfile(R"(<profile vendor="V" model="M">
-  <signal name="a" address="1" type="uint16"/>
-  <signal name="b" address="2" type="float"/>
+  <signal name="current_l1" address="1" type="uint16"/>
+  <signal name="current_l2" address="2" type="float"/>
 </profile>)",
                         "", "t.xml");
   ASSERT_FALSE(p.has_value());
@@ -58,7 +59,7 @@ TEST(ProfileTest, UnknownTypeNamesTheLine) {
 TEST(ProfileTest, MissingAttributeNamesTheLine) {
   auto p = ParseProfile(R"(<profile vendor="V" model="M">
 
-  <signal name="a" type="uint16"/>
+  <signal name="current_l1" type="uint16"/>
 </profile>)",
                         "", "m.xml");
   ASSERT_FALSE(p.has_value());
@@ -67,22 +68,22 @@ TEST(ProfileTest, MissingAttributeNamesTheLine) {
 }
 
 TEST(ProfileTest, MissingProfileAttribute) {
-  auto p =
-      ParseProfile(R"(<profile vendor="V"><signal name="a" address="1" type="uint16"/></profile>)");
+  auto p = ParseProfile(
+      R"(<profile vendor="V"><signal name="current_l1" address="1" type="uint16"/></profile>)");
   ASSERT_FALSE(p.has_value());
   EXPECT_NE(p.error().message().find("'model'"), std::string::npos);
 }
 
 TEST(ProfileTest, UnknownAttributeIsRejected) {
   auto p = ParseProfile(
-      R"(<profile vendor="V" model="M"><signal name="a" adress="1" type="uint16"/></profile>)");
+      R"(<profile vendor="V" model="M"><signal name="current_l1" adress="1" type="uint16"/></profile>)");
   ASSERT_FALSE(p.has_value());
   EXPECT_NE(p.error().message().find("unknown attribute 'adress'"), std::string::npos);
 }
 
 TEST(ProfileTest, UnknownElementIsRejected) {
-  EXPECT_FALSE(
-      ParseProfile(R"(<profile vendor="V" model="M"><sig name="a"/></profile>)").has_value());
+  EXPECT_FALSE(ParseProfile(R"(<profile vendor="V" model="M"><sig name="current_l1"/></profile>)")
+                   .has_value());
 }
 
 TEST(ProfileTest, WrongRootElement) {
@@ -92,33 +93,33 @@ TEST(ProfileTest, WrongRootElement) {
 TEST(ProfileTest, BadNumbersAreRejected) {
   EXPECT_FALSE(
       ParseProfile(
-          R"(<profile vendor="V" model="M" max-registers="126"><signal name="a" address="1" type="uint16"/></profile>)")
+          R"(<profile vendor="V" model="M" max-registers="126"><signal name="current_l1" address="1" type="uint16"/></profile>)")
           .has_value());
   EXPECT_FALSE(
       ParseProfile(
-          R"(<profile vendor="V" model="M"><signal name="a" address="x1" type="uint16"/></profile>)")
+          R"(<profile vendor="V" model="M"><signal name="current_l1" address="x1" type="uint16"/></profile>)")
           .has_value());
   EXPECT_FALSE(
       ParseProfile(
-          R"(<profile vendor="V" model="M"><signal name="a" address="70000" type="uint16"/></profile>)")
+          R"(<profile vendor="V" model="M"><signal name="current_l1" address="70000" type="uint16"/></profile>)")
           .has_value());
   EXPECT_FALSE(
       ParseProfile(
-          R"(<profile vendor="V" model="M"><signal name="a" address="1" fc="6" type="uint16"/></profile>)")
+          R"(<profile vendor="V" model="M"><signal name="current_l1" address="1" fc="6" type="uint16"/></profile>)")
           .has_value());
   EXPECT_FALSE(
       ParseProfile(
-          R"(<profile vendor="V" model="M"><signal name="a" address="1" type="uint16" scale="abc"/></profile>)")
+          R"(<profile vendor="V" model="M"><signal name="current_l1" address="1" type="uint16" scale="abc"/></profile>)")
           .has_value());
   EXPECT_FALSE(
       ParseProfile(
-          R"(<profile vendor="V" model="M" word-order="XYZW"><signal name="a" address="1" type="uint16"/></profile>)")
+          R"(<profile vendor="V" model="M" word-order="XYZW"><signal name="current_l1" address="1" type="uint16"/></profile>)")
           .has_value());
 }
 
 TEST(ProfileTest, DuplicateSignalIsRejected) {
   auto p = ParseProfile(
-      R"(<profile vendor="V" model="M"><signal name="a" address="1" type="uint16"/><signal name="a" address="2" type="uint16"/></profile>)");
+      R"(<profile vendor="V" model="M"><signal name="current_l1" address="1" type="uint16"/><signal name="current_l1" address="2" type="uint16"/></profile>)");
   ASSERT_FALSE(p.has_value());
   EXPECT_NE(p.error().message().find("duplicate"), std::string::npos);
 }

@@ -52,8 +52,8 @@ TEST(ReadPlanTest, SplitsAtGapsLargerThanMaxGap) {
 
 TEST(ReadPlanTest, SplitsByFunctionCode) {
   auto p = ParseProfile(R"(<profile vendor="V" model="M">
-  <signal name="b" fc="4" address="0" type="uint16"/>
-  <signal name="a" fc="3" address="1" type="uint16"/>
+  <signal name="current_l2" fc="4" address="0" type="uint16"/>
+  <signal name="current_l1" fc="3" address="1" type="uint16"/>
 </profile>)");
   ASSERT_TRUE(p.has_value());
   ReadPlan plan = PlanReads(*p);
@@ -64,9 +64,9 @@ TEST(ReadPlanTest, SplitsByFunctionCode) {
 
 TEST(ReadPlanTest, DecodesValuesWithScaleAndMarksNanInvalid) {
   auto p = ParseProfile(R"(<profile vendor="V" model="M">
-  <signal name="u" address="0" type="float32" unit="V"/>
-  <signal name="e" address="2" type="uint32" unit="Wh" kind="counter" scale="10"/>
-  <signal name="bad" address="4" type="float32"/>
+  <signal name="voltage_l1_n" address="0" type="float32" unit="V"/>
+  <signal name="active_energy_import" address="2" type="uint32" unit="Wh" kind="counter" scale="10"/>
+  <signal name="frequency" address="4" type="float32"/>
 </profile>)");
   ASSERT_TRUE(p.has_value());
   ReadPlan plan = PlanReads(*p);
@@ -77,7 +77,7 @@ TEST(ReadPlanTest, DecodesValuesWithScaleAndMarksNanInvalid) {
   auto values = Decode(*p, plan, {regs});
   ASSERT_TRUE(values.has_value()) << values.error().ToString();
   ASSERT_EQ(values->size(), 3u);
-  EXPECT_EQ((*values)[0].signal, "u");
+  EXPECT_EQ((*values)[0].signal, "voltage_l1_n");
   EXPECT_DOUBLE_EQ((*values)[0].value, 230.5);
   EXPECT_EQ((*values)[1].kind, SignalKind::kCounter);
   EXPECT_DOUBLE_EQ((*values)[1].value, 123450);
