@@ -40,7 +40,12 @@ fi
 # The browser app's packages, exactly as locked. Skipped when node_modules matches the lock.
 if [[ ! -f web/node_modules/.package-lock.json || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
   echo "== installing the web app's npm packages"
-  (cd web && npm ci --no-audit --no-fund)
+  # npm 10+ refuses `npm ci` when the lock lacks optional platform packages that the registry
+  # does not serve (rollup's builds for other systems); `npm install --no-save` then installs
+  # the same locked versions without touching package-lock.json.
+  (cd web && { npm ci --no-audit --no-fund ||
+    { echo "== npm ci refused the lock file; installing the locked versions with npm install --no-save";
+      npm install --no-save --no-audit --no-fund; }; })
 else
   echo "== npm packages: up to date"
 fi
