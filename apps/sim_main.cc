@@ -5,17 +5,46 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <string>
 
 #include "core/flags.h"
 #include "core/program.h"
 #include "sim/fleet.h"
+#include "sim/sim_config.h"
+
+namespace {
+
+// SIGHUP: the [[fault]] tables of `path` become every meter's faults (a bad file changes nothing).
+void ReloadFaults(wattline::sim::Fleet& fleet, const std::string& path) {
+  if (path.empty()) {
+    spdlog::warn("SIGHUP: no --config file to reload faults from");
+    return;
+  }
+  auto faults = wattline::sim::LoadFaults(path);
+  if (!faults) {
+    spdlog::error("SIGHUP: faults not changed: {}", faults.error().message());
+    return;
+  }
+  auto changes = fleet.ApplyFaults(*faults);
+  if (!changes) {
+    spdlog::error("SIGHUP: faults not changed: {}", changes.error().message());
+    return;
+  }
+  spdlog::info("SIGHUP: reloaded faults from {}: {} meter(s) changed", path, changes->size());
+  for (const auto& change : *changes) spdlog::info("faults changed: {}", change);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace wattline;
   Options options(
       "wattline-sim",
       "Simulates power meters over Modbus TCP, each served through its driver profile.");
-  options.Add("meters", "10", "number of simulated meters (of janitza-umg96rm-e; see --types)");
+  options.Add("meters", "10",
+              "number of simulated meters (of janitza-umg96rm-e; see --types); none when --config "
+              "has [[gateway]] tables");
   options.Add("types", "",
               "mix of meter types as profile:count,... e.g. janitza-umg96rm-e:5,eastron-sdm630:3 "
               "(overrides --meters)");
@@ -64,16 +93,27 @@ int main(int argc, char** argv) {
                  profiles_dir.string());
   }
 
+  auto config = sim::ParseSimConfig(options.toml(), have_profiles ? &registry : nullptr);
+  if (!config) {
+    spdlog::error("--config {}: {}", options.Get("config"), config.error().message());
+    return 2;
+  }
+
   boost::asio::io_context io(1);
   sim::Fleet fleet(io, sim::FleetOptions{.meters = static_cast<int>(*meters),
                                          .host = options.Get("host"),
                                          .base_port = static_cast<uint16_t>(*base_port),
                                          .seed = static_cast<uint64_t>(*seed),
                                          .types = *types,
-                                         .profiles = have_profiles ? &registry : nullptr});
+                                         .profiles = have_profiles ? &registry : nullptr,
+                                         .gateways = config->gateways,
+                                         .faults = config->faults});
   if (Status s = fleet.Start(); !s.ok()) {
     spdlog::error("{}", s.ToString());
-    return 1;
+    return s.code() == Code::kInvalidArgument ? 2 : 1;
+  }
+  for (const auto& f : config->faults) {
+    spdlog::info("{} faults: {}", f.meter, sim::DescribeFaults(f.config));
   }
   for (const auto& e : fleet.endpoints()) {
     spdlog::info("{} ({}) listening on {}:{} unit {}", e.key, e.profile, e.host, e.port, e.unit_id);
@@ -86,13 +126,23 @@ int main(int argc, char** argv) {
     spdlog::info("wrote {}", path);
   }
 
+  boost::asio::signal_set hangup(io, SIGHUP);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", signal);
     fleet.Stop();
+    hangup.cancel();
     io.stop();
   });
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      ReloadFaults(fleet, options.Get("config"));
+      wait_hangup();
+    });
+  };
+  wait_hangup();
   io.run();
   return 0;
 }
