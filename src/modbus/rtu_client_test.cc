@@ -13,6 +13,7 @@
 #include <future>
 #include <thread>
 
+#include "core/testing/run_until_done.h"
 #include "modbus/pdu.h"
 #include "modbus/rtu.h"
 
@@ -22,13 +23,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-template <typename T>
-T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
-  auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
-  io.restart();
-  while (fut.wait_for(0s) != std::future_status::ready) io.run_one_for(50ms);
-  return fut.get();
-}
+using test::RunUntilDone;
 
 // Accepts one connection and answers each 8-byte request with `reply(request_adu)` (raw bytes).
 class ScriptedGateway {

@@ -10,6 +10,7 @@
 #include <future>
 #include <thread>
 
+#include "core/testing/run_until_done.h"
 #include "modbus/pdu.h"
 #include "modbus/register_decode.h"
 #include "modbus/tcp_client.h"
@@ -21,17 +22,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// Runs `aw` on `io` until it completes (at most 10 s) and returns its result.
-template <typename T>
-T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
-  auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (fut.wait_for(0s) != std::future_status::ready &&
-         std::chrono::steady_clock::now() < deadline) {
-    io.run_one_for(50ms);
-  }
-  return fut.get();
-}
+using test::RunUntilDone;
 
 // Serves registers 19000..19003 = 230.1f, 50.0f for fc 03; exception 02 elsewhere.
 std::string MeterHandler(uint8_t /*unit*/, std::string_view pdu) {

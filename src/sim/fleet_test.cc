@@ -8,6 +8,7 @@
 #include <fstream>
 #include <future>
 
+#include "core/testing/run_until_done.h"
 #include "modbus/register_decode.h"
 #include "modbus/tcp_client.h"
 
@@ -17,16 +18,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-template <typename T>
-T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
-  auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (fut.wait_for(0s) != std::future_status::ready &&
-         std::chrono::steady_clock::now() < deadline) {
-    io.run_one_for(50ms);
-  }
-  return fut.get();
-}
+using test::RunUntilDone;
 
 float F32(const std::vector<uint16_t>& regs, size_t offset) {
   return modbus::DecodeFloat32(std::span<const uint16_t, 2>(regs.data() + offset, 2),

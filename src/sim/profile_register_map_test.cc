@@ -10,6 +10,7 @@
 #include <cmath>
 #include <future>
 
+#include "core/testing/run_until_done.h"
 #include "modbus/device_identification.h"
 #include "modbus/pdu.h"
 #include "modbus/tcp_client.h"
@@ -25,16 +26,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-template <typename T>
-T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
-  auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (fut.wait_for(0s) != std::future_status::ready &&
-         std::chrono::steady_clock::now() < deadline) {
-    io.run_one_for(50ms);
-  }
-  return fut.get();
-}
+using test::RunUntilDone;
 
 // Reads every block of `plan` from the meter.
 asio::awaitable<Result<std::vector<std::vector<uint16_t>>>> ReadPlanBlocks(

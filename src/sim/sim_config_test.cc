@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 
+#include "core/testing/run_until_done.h"
 #include "modbus/pdu.h"
 #include "modbus/tcp_client.h"
 
@@ -16,16 +17,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-template <typename T>
-T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
-  auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (fut.wait_for(0s) != std::future_status::ready &&
-         std::chrono::steady_clock::now() < deadline) {
-    io.run_one_for(50ms);
-  }
-  return fut.get();
-}
+using test::RunUntilDone;
 
 class SimConfigTest : public ::testing::Test {
  protected:

@@ -11,6 +11,7 @@
 #include <future>
 #include <thread>
 
+#include "core/testing/run_until_done.h"
 #include "interop/peer_process.h"
 #include "modbus/pdu.h"
 #include "modbus/register_decode.h"
@@ -23,17 +24,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-template <typename T>
-T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
-  auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
-  io.restart();
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (fut.wait_for(0s) != std::future_status::ready &&
-         std::chrono::steady_clock::now() < deadline) {
-    io.run_one_for(50ms);
-  }
-  return fut.get();
-}
+using test::RunUntilDone;
 
 TEST(LibmodbusInteropTest, OurClientReadsLibmodbusServer) {
   testing::PeerProcess server({WATTLINE_LIBMODBUS_SERVER}, "READY ");

@@ -16,6 +16,7 @@
 #include <map>
 #include <string>
 
+#include "core/testing/run_until_done.h"
 #include "modbus/tcp_client.h"
 #include "profiles/profile.h"
 #include "profiles/read_plan.h"
@@ -73,16 +74,7 @@ class PymodbusPeer {
   uint16_t port_ = 0;
 };
 
-template <typename T>
-T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
-  auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (fut.wait_for(0s) != std::future_status::ready &&
-         std::chrono::steady_clock::now() < deadline) {
-    io.run_one_for(50ms);
-  }
-  return fut.get();
-}
+using test::RunUntilDone;
 
 TEST(PymodbusInteropTest, ProfileDecodesKnownValues) {
   PymodbusPeer peer;

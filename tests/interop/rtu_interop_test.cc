@@ -11,6 +11,7 @@
 #include <future>
 #include <thread>
 
+#include "core/testing/run_until_done.h"
 #include "interop/peer_process.h"
 #include "modbus/register_decode.h"
 #include "modbus/rtu_client.h"
@@ -21,16 +22,10 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
+// Serial exchanges through socat at 9600 baud, with retries, need more than the default limit.
 template <typename T>
 T RunUntilDone(asio::io_context& io, asio::awaitable<T> aw) {
-  auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
-  io.restart();
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (fut.wait_for(0s) != std::future_status::ready &&
-         std::chrono::steady_clock::now() < deadline) {
-    io.run_one_for(50ms);
-  }
-  return fut.get();
+  return test::RunUntilDone(io, std::move(aw), 20s);
 }
 
 class RtuInteropTest : public ::testing::Test {
