@@ -10,6 +10,7 @@
 
 #include "core/flags.h"
 #include "core/program.h"
+#include "core/run_until_signal.h"
 #include "sim/fleet.h"
 #include "sim/sim_config.h"
 
@@ -127,14 +128,6 @@ int main(int argc, char** argv) {
   }
 
   boost::asio::signal_set hangup(io, SIGHUP);
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {}: shutting down", signal);
-    fleet.Stop();
-    hangup.cancel();
-    io.stop();
-  });
   std::function<void()> wait_hangup = [&] {
     hangup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
@@ -143,6 +136,9 @@ int main(int argc, char** argv) {
     });
   };
   wait_hangup();
-  io.run();
+  RunUntilSignal(io, [&] {
+    fleet.Stop();
+    hangup.cancel();
+  });
   return 0;
 }

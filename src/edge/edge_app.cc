@@ -5,7 +5,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
@@ -14,6 +13,7 @@
 #include "core/env.h"
 #include "core/flags.h"
 #include "core/program.h"
+#include "core/run_until_signal.h"
 #include "http/tls.h"
 #include "profiles/profile_registry.h"
 #include "wire/reading_codec.h"
@@ -206,14 +206,7 @@ int RunEdgeMain(int argc, char** argv) {
     spdlog::critical("cannot start: {}", s.ToString());
     return 1;
   }
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code&, int sig) {
-    spdlog::info("signal {}: shutting down", sig);
-    app.Stop();
-    io.stop();
-  });
-  io.run();
-  spdlog::info("stopped");
+  RunUntilSignal(io, [&] { app.Stop(); });
   return 0;
 }
 

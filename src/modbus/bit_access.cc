@@ -142,11 +142,7 @@ Result<WriteCoilsRequest> DecodeWriteCoilsRequest(std::string_view pdu) {
 }
 
 std::string EncodeWriteCoilsResponse(uint16_t address, uint16_t count) {
-  std::string out;
-  out.push_back(static_cast<char>(kWriteMultipleCoils));
-  PutU16(out, address);
-  PutU16(out, count);
-  return out;
+  return EncodeAddressCountPdu(kWriteMultipleCoils, address, count);
 }
 
 Status CheckWriteCoilsResponse(std::string_view pdu, const WriteCoilsRequest& request) {

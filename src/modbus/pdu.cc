@@ -54,7 +54,10 @@ Status ValidateRead(uint8_t function, uint16_t address, uint16_t count) {
 
 // Common start of every response decoder: an exception response becomes its Status, any other
 // function code than the request's is garbage.
-Status CheckFunction(std::string_view pdu, uint8_t function) {
+
+}  // namespace
+
+Status CheckResponseFunction(std::string_view pdu, uint8_t function) {
   if (pdu.empty()) return InvalidArgument("empty response PDU");
   uint8_t fc = Byte(pdu, 0);
   if (fc == (function | kExceptionFlag)) {
@@ -70,15 +73,9 @@ Status CheckFunction(std::string_view pdu, uint8_t function) {
   return Status::Ok();
 }
 
-}  // namespace
-
 uint8_t ExceptionCodeOf(std::string_view pdu) {
   if (pdu.size() != 2 || (Byte(pdu, 0) & kExceptionFlag) == 0) return 0;
   return Byte(pdu, 1);
-}
-
-Status CheckResponseFunction(std::string_view pdu, uint8_t function) {
-  return CheckFunction(pdu, function);
 }
 
 Status ExceptionStatus(uint8_t function, uint8_t code) {
@@ -129,7 +126,7 @@ std::string EncodeReadResponse(uint8_t function, std::span<const uint16_t> regis
 }
 
 Result<std::vector<uint16_t>> DecodeReadResponse(std::string_view pdu, const ReadRequest& request) {
-  if (Status s = CheckFunction(pdu, request.function); !s.ok()) return Fail(s);
+  if (Status s = CheckResponseFunction(pdu, request.function); !s.ok()) return Fail(s);
   if (pdu.size() < 2) return Fail(InvalidArgument("read response truncated before byte count"));
   size_t byte_count = Byte(pdu, 1);
   if (byte_count != pdu.size() - 2) {
@@ -164,7 +161,7 @@ Result<WriteSingleRequest> DecodeWriteSingleRequest(std::string_view pdu) {
 }
 
 Status CheckWriteSingleResponse(std::string_view pdu, const WriteSingleRequest& request) {
-  if (Status s = CheckFunction(pdu, kWriteSingleRegister); !s.ok()) return s;
+  if (Status s = CheckResponseFunction(pdu, kWriteSingleRegister); !s.ok()) return s;
   if (pdu != EncodeWriteSingleRequest(request)) {
     return InvalidArgument("write-single-register response does not echo the request");
   }
@@ -202,16 +199,20 @@ Result<WriteMultipleRequest> DecodeWriteMultipleRequest(std::string_view pdu) {
   return r;
 }
 
-std::string EncodeWriteMultipleResponse(uint16_t address, uint16_t count) {
+std::string EncodeAddressCountPdu(uint8_t function, uint16_t address, uint16_t count) {
   std::string out;
-  out.push_back(static_cast<char>(kWriteMultipleRegisters));
+  out.push_back(static_cast<char>(function));
   PutU16(out, address);
   PutU16(out, count);
   return out;
 }
 
+std::string EncodeWriteMultipleResponse(uint16_t address, uint16_t count) {
+  return EncodeAddressCountPdu(kWriteMultipleRegisters, address, count);
+}
+
 Status CheckWriteMultipleResponse(std::string_view pdu, const WriteMultipleRequest& request) {
-  if (Status s = CheckFunction(pdu, kWriteMultipleRegisters); !s.ok()) return s;
+  if (Status s = CheckResponseFunction(pdu, kWriteMultipleRegisters); !s.ok()) return s;
   if (pdu !=
       EncodeWriteMultipleResponse(request.address, static_cast<uint16_t>(request.values.size()))) {
     return InvalidArgument("write-multiple-registers response does not match the request");

@@ -104,6 +104,8 @@ struct WriteMultipleRequest {
 Result<std::string> EncodeWriteMultipleRequest(const WriteMultipleRequest& request);
 Result<WriteMultipleRequest> DecodeWriteMultipleRequest(std::string_view pdu);
 // Response: function, address, count.
+// The PDU `function, address, count` that answers a multiple write (16, 15).
+std::string EncodeAddressCountPdu(uint8_t function, uint16_t address, uint16_t count);
 std::string EncodeWriteMultipleResponse(uint16_t address, uint16_t count);
 Status CheckWriteMultipleResponse(std::string_view pdu, const WriteMultipleRequest& request);
 

@@ -4,13 +4,13 @@
 #include <sys/stat.h>
 #include <toml++/toml.h>
 
-#include <boost/asio/signal_set.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "core/flags.h"
 #include "core/program.h"
+#include "core/run_until_signal.h"
 #include "historian/sqlite_sample_store.h"
 #include "http/server.h"
 #include "http/tls.h"
@@ -203,14 +203,7 @@ int RunServerMain(int argc, char** argv) {
     std::ofstream(tmp) << app.port() << "\n";
     fs::rename(tmp, options.Get("port_file"));
   }
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code&, int sig) {
-    spdlog::info("signal {}: shutting down", sig);
-    app.Stop();
-    io.stop();
-  });
-  io.run();
-  spdlog::info("stopped");
+  RunUntilSignal(io, [&] { app.Stop(); });
   return 0;
 }
 
