@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -128,7 +129,8 @@ struct Poller::State {
     AdaptiveReads reads;
     modbus::Client* client = nullptr;
     std::unique_ptr<asio::steady_timer> timer;
-    MeterStatus status;  // guarded by State::mutex
+    int64_t offset_ms = 0;  // the meter's slot within its cycle (PollerOptions::stagger)
+    MeterStatus status;     // guarded by State::mutex
     MonotonicTime last_error_log{};
     uint64_t errors_since_log = 0;
   };
@@ -223,9 +225,10 @@ asio::awaitable<void> PollLoop(std::shared_ptr<State> st, size_t index) {
   State::Meter& m = st->meters[index];
   const int64_t cycle_ms = m.config.cycle.count();
   while (!st->stopped) {
-    // The next wall-clock multiple of the cycle strictly after now; missed slots are skipped.
+    // The meter's next slot (a wall-clock multiple of the cycle plus the meter's offset) strictly
+    // after now; missed slots are skipped.
     int64_t now_ms = ToUnixMs(st->time.SystemNow());
-    int64_t scheduled_ms = (now_ms / cycle_ms + 1) * cycle_ms;
+    int64_t scheduled_ms = ((now_ms - m.offset_ms) / cycle_ms + 1) * cycle_ms + m.offset_ms;
     m.timer->expires_after(std::chrono::milliseconds(scheduled_ms - now_ms));
     boost::system::error_code ec;
     co_await m.timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -283,7 +286,26 @@ Status Poller::Start() {
   for (auto& m : st.meters) {
     auto [it, inserted] = endpoint_options.emplace(endpoint_of(m.config), st.options.client);
     it->second.pause_between_requests =
-        std::max(it->second.pause_between_requests, m.config.pause_between_requests);
+        std::max({it->second.pause_between_requests, m.config.pause_between_requests,
+                  std::chrono::milliseconds(m.profile->pause_ms)});
+  }
+  // Staggering: the endpoints polled on a cycle get evenly spaced slots within it, so that a
+  // thousand meters are not all due at the same instant (one thread sends their requests one
+  // after another, and the last would start late by the time it takes to send them all).
+  // Meters behind one endpoint share its slot; its queue serializes them anyway.
+  if (st.options.stagger) {
+    std::map<int64_t, std::vector<std::string>> endpoints_by_cycle;  // in configuration order
+    for (const auto& m : st.meters) {
+      auto& list = endpoints_by_cycle[m.config.cycle.count()];
+      std::string endpoint = endpoint_of(m.config);
+      if (std::find(list.begin(), list.end(), endpoint) == list.end()) list.push_back(endpoint);
+    }
+    for (auto& m : st.meters) {
+      const auto& list = endpoints_by_cycle[m.config.cycle.count()];
+      auto rank = std::find(list.begin(), list.end(), endpoint_of(m.config)) - list.begin();
+      m.offset_ms = m.config.cycle.count() * rank / static_cast<int64_t>(list.size());
+      m.status.slot_offset_ms = m.offset_ms;
+    }
   }
   for (auto& m : st.meters) {
     std::string endpoint = endpoint_of(m.config);

@@ -1,16 +1,17 @@
 // Poller: the connector's meter poll scheduler. One coroutine per meter polls on the meter's
-// cycle, aligned to wall-clock boundaries (cycle 1 s: every full second), reads the registers
+// cycle, aligned to wall-clock boundaries (cycle 1 s: every full second) plus the meter's slot
+// within the cycle (PollerOptions::stagger spreads the endpoints evenly), reads the registers
 // its profile needs with as few block reads as the read plan allows, decodes them and hands one
 // wire::MeterReading per successful poll to the sink, stamped with the poll's scheduled time.
 //
 // Meters on one physical endpoint (unit ids behind one gateway at host:port, or one serial line)
 // share one modbus::Client, whose requests are serialized (with the RTU silent interval and the
-// largest pause_between_requests of its meters); meters on different endpoints are polled in
-// parallel. Block reads a device rejects with exception 02/03 are split and the split is
-// remembered for that meter (AdaptiveReads). A meter that times out or answers garbage is counted
-// in its MeterStatus and logged (first failure, then at most once a minute, and on recovery); it
-// never stops the poller and never delays meters on other endpoints. A poll that overruns its cycle
-// skips the missed slots.
+// largest pause of its meters: MeterConfig::pause_between_requests or the profile's pause-ms);
+// meters on different endpoints are polled in parallel. Block reads a device rejects with
+// exception 02/03 are split and the split is remembered for that meter (AdaptiveReads). A meter
+// that times out or answers garbage is counted in its MeterStatus and logged (first failure, then
+// at most once a minute, and on recovery); it never stops the poller and never delays meters on
+// other endpoints. A poll that overruns its cycle skips the missed slots.
 //
 // Thread-safety: construct, Start and Stop on the io_context's thread (or before it runs); the
 // sink is called on that thread. Statuses() is safe from any thread. The registry must outlive
@@ -74,10 +75,15 @@ struct MeterStatus {
   uint64_t error_count = 0;            // failed polls
   uint64_t split_count = 0;            // block reads split after exception 02/03 (learned)
   int64_t last_success_ts_ms = 0;      // scheduled time of the last successful poll, 0: none
+  int64_t slot_offset_ms = 0;          // the meter's slot: polled at multiples of its cycle + this
 };
 
 struct PollerOptions {
   modbus::ClientOptions client;  // connect and per-request timeouts
+  // Spread the endpoints over their cycle: with n endpoints on a cycle c, the k-th (in
+  // configuration order) is polled at every multiple of c plus k*c/n, and its readings carry
+  // that time. Off: every meter is polled at the multiples of its cycle.
+  bool stagger = true;
 };
 
 class Poller {

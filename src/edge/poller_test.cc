@@ -48,17 +48,20 @@ class PollerTest : public ::testing::Test {
   std::map<std::string, std::vector<wire::MeterReading>> readings_;
 };
 
-TEST_F(PollerTest, PollsSimulatedMetersOnWallClockSeconds) {
+TEST_F(PollerTest, PollsSimulatedMetersInStaggeredSlotsOfTheSecond) {
   Poller poller(io_, registry_, meters_,
                 [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); });
   ASSERT_TRUE(poller.Start().ok());
   RunFor(3200ms);
   poller.Stop();
   ASSERT_EQ(readings_.size(), 3u);
+  // Three endpoints on a 1 s cycle: slots at +0, +333 and +666 ms of every second.
+  std::map<std::string, int64_t> slot;
+  for (size_t i = 0; i < meters_.size(); ++i) slot[meters_[i].key] = 1000 * int64_t(i) / 3;
   for (const auto& [key, list] : readings_) {
     ASSERT_GE(list.size(), 2u) << key;
     for (const auto& r : list) {
-      EXPECT_EQ(r.ts_ms % 1000, 0) << key;
+      EXPECT_EQ(r.ts_ms % 1000, slot[key]) << key;
       EXPECT_EQ(r.model, "Janitza UMG 96RM-E");
       ASSERT_EQ(r.values.size(), 29u);
       EXPECT_EQ(r.values[0].signal, "voltage_l1_n");
@@ -79,13 +82,19 @@ TEST_F(PollerTest, PollsSimulatedMetersOnWallClockSeconds) {
 
 TEST_F(PollerTest, DeadEndpointCountsErrorsWhileOthersDeliver) {
   meters_.push_back({"dead", "127.0.0.1", DeadPort(), 1, "janitza-umg96rm-e", 1000ms});
-  Poller poller(io_, registry_, meters_,
-                [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); });
+  PollerOptions unstaggered;
+  unstaggered.stagger = false;
+  Poller poller(
+      io_, registry_, meters_,
+      [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); }, unstaggered);
   ASSERT_TRUE(poller.Start().ok());
   RunFor(3200ms);
   poller.Stop();
   EXPECT_EQ(readings_.count("dead"), 0u);
   EXPECT_EQ(readings_.size(), 3u);
+  for (const auto& [key, list] : readings_) {
+    for (const auto& r : list) EXPECT_EQ(r.ts_ms % 1000, 0) << key << ": not staggered";
+  }
   auto statuses = poller.Statuses();
   ASSERT_EQ(statuses.size(), 4u);
   EXPECT_EQ(statuses[3].key, "dead");
@@ -217,6 +226,34 @@ TEST_F(PollerTest, MeterThatRejectsLargeReadsIsLearned) {
   EXPECT_EQ(s.error_count, 0u);
   EXPECT_GT(s.split_count, 0u);
   EXPECT_TRUE(s.last_error.ok());
+}
+
+TEST_F(PollerTest, ProfilePauseSpacesRequestsToOneEndpoint) {
+  auto slow = profiles::ParseProfile(R"(<profile vendor="Test" model="Slow" pause-ms="150">
+  <signal name="voltage_l1_n" address="0" type="float32" unit="V"/>
+</profile>)",
+                                     "test-slow");
+  ASSERT_TRUE(slow.has_value()) << slow.error().ToString();
+  ASSERT_TRUE(registry_.Add(std::move(*slow)).ok());
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  modbus::TcpServer server(io_, [&](uint8_t unit, std::string_view pdu) {
+    arrivals.push_back(std::chrono::steady_clock::now());
+    return ZeroMeter(unit, pdu);
+  });
+  ASSERT_TRUE(server.Listen("127.0.0.1", 0).ok());
+  // Two units behind one endpoint, due at the same instant: the second waits for the pause.
+  std::vector<MeterConfig> meters{{"slow-1", "127.0.0.1", server.port(), 1, "test-slow", 1000ms},
+                                  {"slow-2", "127.0.0.1", server.port(), 2, "test-slow", 1000ms}};
+  Poller poller(io_, registry_, meters,
+                [&](wire::MeterReading r) { readings_[r.device].push_back(std::move(r)); });
+  ASSERT_TRUE(poller.Start().ok());
+  RunFor(2600ms);
+  poller.Stop();
+  EXPECT_GE(readings_["slow-1"].size(), 2u);
+  EXPECT_GE(readings_["slow-2"].size(), 2u);
+  ASSERT_GE(arrivals.size(), 4u);
+  for (size_t i = 1; i < arrivals.size(); ++i)
+    EXPECT_GE(arrivals[i] - arrivals[i - 1], 150ms) << "request " << i;
 }
 
 TEST_F(PollerTest, UnknownProfileFailsStart) {

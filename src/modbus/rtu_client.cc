@@ -10,11 +10,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/serial_port.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cctype>
 
+#include "modbus/deadline.h"
 #include "modbus/pdu.h"
 #include "modbus/rtu.h"
 
@@ -41,109 +41,105 @@ struct RtuClient::Link {
 
 namespace {
 
-class TcpLink : public RtuClient::Link {
+// Write and ReadSome of a link on an Asio stream (a TCP socket or a serial port).
+template <class Stream>
+class StreamLink : public RtuClient::Link {
+ public:
+  asio::awaitable<error_code> Write(std::string_view bytes) override {
+    error_code ec;
+    co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    co_return ec;
+  }
+  asio::awaitable<std::pair<error_code, size_t>> ReadSome(asio::mutable_buffer buf) override {
+    error_code ec;
+    size_t n = co_await stream_.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
+    co_return std::pair{ec, n};
+  }
+  bool open() const override { return stream_.is_open(); }
+
+ protected:
+  explicit StreamLink(const asio::any_io_executor& ex) : stream_(ex) {}
+  Stream stream_;
+};
+
+class TcpLink : public StreamLink<tcp::socket> {
  public:
   TcpLink(const asio::any_io_executor& ex, std::string host, uint16_t port)
-      : socket_(ex), resolver_(ex), host_(std::move(host)), port_(port) {}
+      : StreamLink(ex), resolver_(ex), host_(std::move(host)), port_(port) {}
 
   asio::awaitable<error_code> Open() override {
     error_code ec;
     auto endpoints = co_await resolver_.async_resolve(
         host_, std::to_string(port_), asio::redirect_error(asio::use_awaitable, ec));
     if (!ec) {
-      co_await asio::async_connect(socket_, endpoints,
+      co_await asio::async_connect(stream_, endpoints,
                                    asio::redirect_error(asio::use_awaitable, ec));
     }
-    if (!ec) socket_.set_option(tcp::no_delay(true), ec);
+    if (!ec) stream_.set_option(tcp::no_delay(true), ec);
     co_return ec;
-  }
-  asio::awaitable<error_code> Write(std::string_view bytes) override {
-    error_code ec;
-    co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    co_return ec;
-  }
-  asio::awaitable<std::pair<error_code, size_t>> ReadSome(asio::mutable_buffer buf) override {
-    error_code ec;
-    size_t n = co_await socket_.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
-    co_return std::pair{ec, n};
   }
   void Cancel() override { Shut(); }
   void Shut() override {
     error_code ignored;
-    socket_.close(ignored);
+    stream_.close(ignored);
     resolver_.cancel();
   }
   void DiscardInput() override {
     error_code ec;
     std::array<char, 256> junk;
-    while (socket_.is_open() && socket_.available(ec) > 0 && !ec) {
-      socket_.read_some(asio::buffer(junk), ec);
+    while (stream_.is_open() && stream_.available(ec) > 0 && !ec) {
+      stream_.read_some(asio::buffer(junk), ec);
       if (ec) break;
     }
   }
-  bool open() const override { return socket_.is_open(); }
 
  private:
-  tcp::socket socket_;
   tcp::resolver resolver_;
   std::string host_;
   uint16_t port_;
 };
 
-class SerialLink : public RtuClient::Link {
+class SerialLink : public StreamLink<asio::serial_port> {
  public:
   SerialLink(const asio::any_io_executor& ex, SerialOptions options)
-      : port_(ex), options_(std::move(options)) {}
+      : StreamLink(ex), options_(std::move(options)) {}
 
   asio::awaitable<error_code> Open() override {
     error_code ec;
-    port_.open(options_.device, ec);
+    stream_.open(options_.device, ec);
     using sp = asio::serial_port_base;
     // asio puts the line in raw mode on open (no echo, no canonical input, no translation);
     // these set the framing.
-    if (!ec) port_.set_option(sp::baud_rate(options_.baud), ec);
-    if (!ec) port_.set_option(sp::character_size(options_.data_bits), ec);
+    if (!ec) stream_.set_option(sp::baud_rate(options_.baud), ec);
+    if (!ec) stream_.set_option(sp::character_size(options_.data_bits), ec);
     if (!ec) {
       auto parity = options_.parity == Parity::kEven  ? sp::parity::even
                     : options_.parity == Parity::kOdd ? sp::parity::odd
                                                       : sp::parity::none;
-      port_.set_option(sp::parity(parity), ec);
+      stream_.set_option(sp::parity(parity), ec);
     }
     if (!ec) {
-      port_.set_option(
+      stream_.set_option(
           sp::stop_bits(options_.stop_bits == 2 ? sp::stop_bits::two : sp::stop_bits::one), ec);
     }
-    if (!ec) port_.set_option(sp::flow_control(sp::flow_control::none), ec);
+    if (!ec) stream_.set_option(sp::flow_control(sp::flow_control::none), ec);
     if (ec) Shut();
     co_return ec;
   }
-  asio::awaitable<error_code> Write(std::string_view bytes) override {
-    error_code ec;
-    co_await asio::async_write(port_, asio::buffer(bytes.data(), bytes.size()),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    co_return ec;
-  }
-  asio::awaitable<std::pair<error_code, size_t>> ReadSome(asio::mutable_buffer buf) override {
-    error_code ec;
-    size_t n = co_await port_.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
-    co_return std::pair{ec, n};
-  }
   void Cancel() override {
     error_code ignored;
-    port_.cancel(ignored);
+    stream_.cancel(ignored);
   }
   void Shut() override {
     error_code ignored;
-    port_.close(ignored);
+    stream_.close(ignored);
   }
   void DiscardInput() override {
-    if (port_.is_open()) ::tcflush(port_.native_handle(), TCIFLUSH);
+    if (stream_.is_open()) ::tcflush(stream_.native_handle(), TCIFLUSH);
   }
-  bool open() const override { return port_.is_open(); }
 
  private:
-  asio::serial_port port_;
   SerialOptions options_;
 };
 
@@ -152,33 +148,17 @@ class SerialLink : public RtuClient::Link {
 // Link and deadline shared with the timer's handler, so a handler firing after the client moved
 // on (or was destroyed) never touches freed memory.
 struct RtuClient::Conn {
-  Conn(const asio::any_io_executor& ex, std::unique_ptr<Link> l) : link(std::move(l)), timer(ex) {}
+  Conn(const asio::any_io_executor& ex, std::unique_ptr<Link> l)
+      : link(std::move(l)), deadline(ex) {}
+  void ShutForTimeout() { link->Cancel(); }
   std::unique_ptr<Link> link;
-  asio::steady_timer timer;
-  uint64_t generation = 0;
-  bool timed_out = false;
+  Deadline deadline;
   bool cancelled = false;
 };
 
 namespace {
 
 using ConnPtr = std::shared_ptr<RtuClient::Conn>;
-
-void Arm(const ConnPtr& c, std::chrono::milliseconds d) {
-  uint64_t gen = ++c->generation;
-  c->timed_out = false;
-  c->timer.expires_after(d);
-  c->timer.async_wait([c, gen](error_code ec) {
-    if (ec || c->generation != gen) return;
-    c->timed_out = true;
-    c->link->Cancel();
-  });
-}
-
-void Disarm(const ConnPtr& c) {
-  ++c->generation;
-  c->timer.cancel();
-}
 
 }  // namespace
 
@@ -236,7 +216,7 @@ std::string RtuClient::Describe() const {
 void RtuClient::Close() {
   conn_->cancelled = true;
   conn_->link->Shut();
-  conn_->timer.cancel();
+  conn_->deadline.timer.cancel();
   conn_ = std::make_shared<Conn>(executor_, MakeLink());
   queue_.Close();
 }
@@ -274,10 +254,10 @@ asio::awaitable<Result<std::string>> RtuClient::Attempt(uint8_t unit, const std:
       co_return Fail(Unavailable(fmt::format("{}: not reopening for another {} ms after failures",
                                              Describe(), queue_.BackoffLeft().count())));
     }
-    Arm(c, options_.connect_timeout);
+    ArmDeadline(c, options_.connect_timeout);
     error_code ec = co_await c->link->Open();
-    bool timed_out = c->timed_out;
-    Disarm(c);
+    bool timed_out = c->deadline.timed_out;
+    DisarmDeadline(c->deadline);
     if (c->cancelled) co_return Fail(Status(Code::kCancelled, "modbus client closed"));
     if (ec || timed_out) {
       c->link->Shut();
@@ -303,15 +283,15 @@ asio::awaitable<Result<std::string>> RtuClient::Exchange(ConnPtr c, uint8_t unit
                                                          const std::string& pdu) {
   const uint8_t function = static_cast<uint8_t>(pdu[0]);
   auto garbage = [&](std::string what) -> Status {
-    Disarm(c);
+    DisarmDeadline(c->deadline);
     // We cannot find the next frame boundary: drop what is buffered (TCP: reconnect).
     c->link->DiscardInput();
     if (!serial_mode_) c->link->Shut();
     return InvalidArgument(fmt::format("{} unit {}: {}", Describe(), unit, what));
   };
   auto failed = [&](error_code ec, std::string_view what) -> Status {
-    bool timed_out = c->timed_out;
-    Disarm(c);
+    bool timed_out = c->deadline.timed_out;
+    DisarmDeadline(c->deadline);
     if (c->cancelled) return Status(Code::kCancelled, "modbus client closed");
     if (!serial_mode_) c->link->Shut();
     if (timed_out) {
@@ -327,7 +307,7 @@ asio::awaitable<Result<std::string>> RtuClient::Exchange(ConnPtr c, uint8_t unit
 
   c->link->DiscardInput();
   const std::string frame = EncodeRtuFrame(unit, pdu);
-  Arm(c, options_.request_timeout);
+  ArmDeadline(c, options_.request_timeout);
   if (error_code ec = co_await c->link->Write(frame); ec)
     co_return Fail(failed(ec, "sending request"));
 
@@ -346,7 +326,7 @@ asio::awaitable<Result<std::string>> RtuClient::Exchange(ConnPtr c, uint8_t unit
         buf.erase(0, *need);
         continue;
       }
-      Disarm(c);
+      DisarmDeadline(c->deadline);
       co_return std::move(reply->pdu);
     }
     auto [ec, n] = co_await c->link->ReadSome(asio::buffer(chunk));

@@ -7,12 +7,13 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <limits>
+
+#include "modbus/deadline.h"
 
 namespace wattline::modbus {
 
@@ -23,22 +24,28 @@ using boost::system::error_code;
 // Socket state shared with the deadline timer's handler, so that a handler that fires after the
 // client moved on (or was destroyed) never touches freed memory.
 struct TcpClient::Connection {
-  explicit Connection(const asio::any_io_executor& ex) : socket(ex), resolver(ex), timer(ex) {}
+  explicit Connection(const asio::any_io_executor& ex) : socket(ex), resolver(ex), deadline(ex) {}
 
   void Shut() {
     error_code ignored;
     socket.close(ignored);
     resolver.cancel();
     connected = false;
+    rx_size = 0;
   }
+  // The deadline passed: closing completes the pending operation with operation_aborted.
+  void ShutForTimeout() { Shut(); }
 
   tcp::socket socket;
   tcp::resolver resolver;
-  asio::steady_timer timer;
-  uint64_t generation = 0;  // bumped per armed deadline; stale timer handlers compare it
-  bool timed_out = false;
+  Deadline deadline;
   bool connected = false;
   bool cancelled = false;  // Close() was called
+  // Received bytes not yet consumed: replies are read with read_some into this buffer, so a
+  // reply usually takes one read call instead of a header read and a body read. Room for two
+  // frames of the largest size (MBAP header + length field's maximum - the unit id byte).
+  std::array<char, 2 * (kMbapHeaderSize + kMaxMbapLength - 1)> rx;
+  size_t rx_size = 0;
 };
 
 namespace {
@@ -46,24 +53,6 @@ namespace {
 using Conn = std::shared_ptr<TcpClient::Connection>;
 
 }  // namespace
-
-// The deadline closes the socket (and cancels resolving) when it passes, which completes
-// whatever operation is pending with operation_aborted; timed_out tells that apart from Close().
-static void Arm(const std::shared_ptr<TcpClient::Connection>& c, std::chrono::milliseconds d) {
-  uint64_t gen = ++c->generation;
-  c->timed_out = false;
-  c->timer.expires_after(d);
-  c->timer.async_wait([c, gen](error_code ec) {
-    if (ec || c->generation != gen) return;
-    c->timed_out = true;
-    c->Shut();
-  });
-}
-
-static void Disarm(const std::shared_ptr<TcpClient::Connection>& c) {
-  ++c->generation;
-  c->timer.cancel();
-}
 
 TcpClient::TcpClient(asio::any_io_executor executor, std::string host, uint16_t port,
                      ClientOptions options)
@@ -81,7 +70,7 @@ bool TcpClient::connected() const { return conn_->connected; }
 void TcpClient::Close() {
   conn_->cancelled = true;
   conn_->Shut();
-  conn_->timer.cancel();
+  conn_->deadline.timer.cancel();
   conn_ = std::make_shared<Connection>(executor_);
   queue_.Close();
 }
@@ -89,7 +78,7 @@ void TcpClient::Close() {
 std::string TcpClient::Describe() const { return fmt::format("tcp://{}:{}", host_, port_); }
 
 asio::awaitable<Status> TcpClient::Connect(Conn c) {
-  Arm(c, options_.connect_timeout);
+  ArmDeadline(c, options_.connect_timeout);
   error_code ec;
   auto endpoints = co_await c->resolver.async_resolve(
       host_, std::to_string(port_), asio::redirect_error(asio::use_awaitable, ec));
@@ -97,8 +86,8 @@ asio::awaitable<Status> TcpClient::Connect(Conn c) {
     co_await asio::async_connect(c->socket, endpoints,
                                  asio::redirect_error(asio::use_awaitable, ec));
   }
-  bool timed_out = c->timed_out;
-  Disarm(c);
+  bool timed_out = c->deadline.timed_out;
+  DisarmDeadline(c->deadline);
   if (c->cancelled) co_return Status(Code::kCancelled, "modbus client closed");
   if (ec || timed_out) {
     c->Shut();
@@ -109,19 +98,24 @@ asio::awaitable<Status> TcpClient::Connect(Conn c) {
     co_return Unavailable(fmt::format("connect to {}:{}: {}", host_, port_, ec.message()));
   }
   c->socket.set_option(tcp::no_delay(true), ec);
+  if (!ec) c->socket.non_blocking(true, ec);
+  if (ec) {
+    c->Shut();
+    co_return Unavailable(fmt::format("{}:{}: socket options: {}", host_, port_, ec.message()));
+  }
   c->connected = true;
   co_return Status::Ok();
 }
 
 asio::awaitable<Result<std::string>> TcpClient::Exchange(Conn c, uint8_t unit,
                                                          const std::string& request_pdu) {
-  Arm(c, options_.request_timeout);
+  ArmDeadline(c, options_.request_timeout);
   uint16_t tid = ++next_transaction_id_;
   const std::string frame = EncodeFrame(tid, unit, request_pdu);
 
   auto failed = [&](error_code ec, std::string_view what) -> Status {
-    bool timed_out = c->timed_out;
-    Disarm(c);
+    bool timed_out = c->deadline.timed_out;
+    DisarmDeadline(c->deadline);
     c->Shut();
     if (c->cancelled) return Status(Code::kCancelled, "modbus client closed");
     if (timed_out) {
@@ -135,41 +129,65 @@ asio::awaitable<Result<std::string>> TcpClient::Exchange(Conn c, uint8_t unit,
     return Unavailable(fmt::format("{}:{}: {} failed: {}", host_, port_, what, ec.message()));
   };
 
+  // The socket is in non-blocking mode. A request is small, so one send nearly always takes it
+  // whole at once; only a full send buffer falls back to waiting. Both this and the read below
+  // save a trip through the reactor per request compared with async_write/async_read_some,
+  // which matters on a fast link (docs/benchmarks.md).
   error_code ec;
-  co_await asio::async_write(c->socket, asio::buffer(frame),
-                             asio::redirect_error(asio::use_awaitable, ec));
+  size_t sent = c->socket.write_some(asio::buffer(frame), ec);
+  if (ec == asio::error::would_block) {
+    ec = {};
+    sent = 0;
+  }
+  if (!ec && sent < frame.size()) {
+    co_await asio::async_write(c->socket, asio::buffer(frame) + sent,
+                               asio::redirect_error(asio::use_awaitable, ec));
+  }
   if (ec) co_return Fail(failed(ec, "sending request"));
 
   for (;;) {
-    std::array<char, kMbapHeaderSize> header;
-    co_await asio::async_read(c->socket, asio::buffer(header),
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return Fail(failed(ec, "reading reply header"));
-    auto h = ParseMbapHeader(std::string_view(header.data(), header.size()));
-    if (!h) {
-      // We cannot find the next frame boundary in a stream we do not understand: reconnect.
-      Disarm(c);
-      c->Shut();
-      co_return Fail(
-          InvalidArgument(fmt::format("{}:{}: bad reply: {}", host_, port_, h.error().message())));
+    // Frames are taken from the front of c->rx; read on until one is complete.
+    std::string_view have(c->rx.data(), c->rx_size);
+    if (have.size() >= kMbapHeaderSize) {
+      auto h = ParseMbapHeader(have.substr(0, kMbapHeaderSize));
+      if (!h) {
+        // We cannot find the next frame boundary in a stream we do not understand: reconnect.
+        DisarmDeadline(c->deadline);
+        c->Shut();
+        co_return Fail(InvalidArgument(
+            fmt::format("{}:{}: bad reply: {}", host_, port_, h.error().message())));
+      }
+      const size_t frame_size = kMbapHeaderSize + h->pdu_size();
+      if (have.size() >= frame_size) {
+        std::string pdu(have.substr(kMbapHeaderSize, h->pdu_size()));
+        std::memmove(c->rx.data(), c->rx.data() + frame_size, have.size() - frame_size);
+        c->rx_size -= frame_size;
+        if (h->transaction_id != tid) {
+          // A late reply to an earlier request that timed out; skip it and keep waiting.
+          spdlog::debug("modbus {}:{}: discarding reply with transaction id {} (waiting for {})",
+                        host_, port_, h->transaction_id, tid);
+          continue;
+        }
+        DisarmDeadline(c->deadline);
+        if (h->unit_id != unit) {
+          c->Shut();
+          co_return Fail(
+              InvalidArgument(fmt::format("{}:{}: reply from unit {} to a request for unit {}",
+                                          host_, port_, h->unit_id, unit)));
+        }
+        co_return pdu;
+      }
     }
-    std::string pdu(h->pdu_size(), '\0');
-    co_await asio::async_read(c->socket, asio::buffer(pdu),
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return Fail(failed(ec, "reading reply body"));
-    if (h->transaction_id != tid) {
-      // A late reply to an earlier request that timed out; skip it and keep waiting.
-      spdlog::debug("modbus {}:{}: discarding reply with transaction id {} (waiting for {})", host_,
-                    port_, h->transaction_id, tid);
-      continue;
-    }
-    Disarm(c);
-    if (h->unit_id != unit) {
-      c->Shut();
-      co_return Fail(InvalidArgument(fmt::format(
-          "{}:{}: reply from unit {} to a request for unit {}", host_, port_, h->unit_id, unit)));
-    }
-    co_return pdu;
+    // Wait until readable first: right after the request the reply cannot be there yet, so an
+    // immediate read would only fail with EAGAIN.
+    co_await c->socket.async_wait(tcp::socket::wait_read,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return Fail(failed(ec, "waiting for the reply"));
+    size_t n =
+        c->socket.read_some(asio::buffer(c->rx.data() + c->rx_size, c->rx.size() - c->rx_size), ec);
+    if (ec == asio::error::would_block) continue;  // a spurious wake-up
+    if (ec) co_return Fail(failed(ec, "reading reply"));
+    c->rx_size += n;
   }
 }
 

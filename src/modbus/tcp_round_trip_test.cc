@@ -100,6 +100,31 @@ TEST_F(TcpRoundTripTest, SilentServerTimesOutThenRecovers) {
   EXPECT_TRUE(again.has_value()) << again.error().ToString();
 }
 
+// The deadline timer is re-armed lazily (modbus/deadline.h): a request sent while the wait armed
+// by an earlier one is still pending must still get its own full timeout, no less and not much
+// more.
+TEST_F(TcpRoundTripTest, EachRequestGetsItsFullTimeoutAfterQuickOnes) {
+  TcpClient client(io_.get_executor(), "127.0.0.1", server_->port(),
+                   {.request_timeout = 300ms, .retries = 0});
+  for (int i = 0; i < 50; ++i) {
+    auto quick = RunUntilDone(io_, client.ReadRegisters(1, kReadHoldingRegisters, 19000, 2));
+    ASSERT_TRUE(quick.has_value()) << quick.error().ToString();
+  }
+  io_.restart();
+  io_.run_for(200ms);  // the deadline wait armed by the first requests is still pending
+  silent_ = true;
+  auto start = std::chrono::steady_clock::now();
+  auto regs = RunUntilDone(io_, client.ReadRegisters(1, kReadHoldingRegisters, 19000, 2));
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(regs.has_value());
+  EXPECT_EQ(regs.error().code(), Code::kDeadlineExceeded);
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 900ms);
+  silent_ = false;
+  auto again = RunUntilDone(io_, client.ReadRegisters(1, kReadHoldingRegisters, 19000, 2));
+  EXPECT_TRUE(again.has_value()) << again.error().ToString();
+}
+
 TEST_F(TcpRoundTripTest, ConcurrentRequestsAreSerialized) {
   TcpClient client(io_.get_executor(), "127.0.0.1", server_->port());
   auto a = asio::co_spawn(io_, client.ReadRegisters(1, 3, 19000, 2), asio::use_future);
