@@ -30,6 +30,10 @@ struct FaultConfig {
   double wrong_tid_rate = 0;             // answer with transaction id + 1 (a stale-looking reply)
   double garbage_rate = 0;               // send bytes that are no Modbus frame
   uint16_t max_read_registers = 0;       // >0: reads of more registers get exception 03
+  // The meter's clock runs this many seconds ahead (negative: behind) of the simulator's. Set on
+  // the meter's MeterClock by Fleet when the value changes (at Start, on ApplyFaults); the
+  // injector ignores it.
+  int64_t clock_offset_s = 0;
 };
 
 struct FaultStats {

@@ -1,6 +1,7 @@
 #include "sim/fleet.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
@@ -100,14 +101,20 @@ Status Fleet::Start() {
       m->map = std::make_unique<ProfileRegisterMap>(
           *options_.profiles->Find(types[i]), static_cast<uint32_t>(70000000 + options_.seed + i));
     }
+    std::string key = fmt::format("meter-{:02}", i + 1);
     m->faults = std::make_unique<FaultInjector>(
-        [m](uint8_t, std::string_view pdu) {
+        [m, key](uint8_t, std::string_view pdu) {
           // State advances lazily: only when someone asks.
-          if (m->map) return m->map->Answer(m->physics.Advance(), pdu);
-          return AnswerUmgRequest(UmgRegisterImage(m->physics.Advance()), pdu);
+          if (!m->map) return AnswerUmgRequest(UmgRegisterImage(m->physics.Advance()), pdu);
+          auto offset = m->clock.offset;
+          std::string reply = m->map->Answer(m->physics, m->clock, pdu);
+          if (m->clock.offset != offset) {
+            spdlog::info("{}: clock set over Modbus, now {:+.3f} s off the simulator's", key,
+                         std::chrono::duration<double>(m->clock.offset).count());
+          }
+          return reply;
         },
         FaultConfig{}, static_cast<uint32_t>(options_.seed + i));
-    std::string key = fmt::format("meter-{:02}", i + 1);
     if (static_cast<size_t>(i) < direct) {
       meter->server = std::make_unique<modbus::TcpServer>(io_, m->faults->AsHandler());
       uint16_t port = options_.base_port == 0 ? 0 : static_cast<uint16_t>(options_.base_port + i);
@@ -167,9 +174,13 @@ Result<std::vector<std::string>> Fleet::ApplyFaults(const std::vector<MeterFault
   }
   std::vector<std::string> changes;
   for (size_t i = 0; i < meters_.size(); ++i) {
-    std::string before = DescribeFaults(meters_[i]->faults->config());
+    FaultConfig old = meters_[i]->faults->config();
+    std::string before = DescribeFaults(old);
     std::string after = DescribeFaults(configs[i]);
     meters_[i]->faults->Set(configs[i]);
+    if (old.clock_offset_s != configs[i].clock_offset_s) {
+      meters_[i]->clock.offset = std::chrono::seconds(configs[i].clock_offset_s);
+    }
     if (before != after)
       changes.push_back(fmt::format("{}: {} -> {}", endpoints_[i].key, before, after));
   }
@@ -191,6 +202,7 @@ std::string DescribeFaults(const FaultConfig& c) {
   if (c.wrong_tid_rate > 0) add(fmt::format("wrong_tid_rate={}", c.wrong_tid_rate));
   if (c.garbage_rate > 0) add(fmt::format("garbage_rate={}", c.garbage_rate));
   if (c.max_read_registers > 0) add(fmt::format("max_read_registers={}", c.max_read_registers));
+  if (c.clock_offset_s != 0) add(fmt::format("clock_offset_s={}", c.clock_offset_s));
   return out.empty() ? "none" : out;
 }
 

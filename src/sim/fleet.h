@@ -5,7 +5,8 @@
 // unless configured), so faults can be switched on and off at run time.
 // A meter of type X serves its physics through driver profile X (ProfileRegisterMap). Without
 // a profile registry only janitza-umg96rm-e is available, served by the built-in UMG register
-// map (umg_register_map.h).
+// map (umg_register_map.h). Each meter keeps its own clock (MeterClock: an offset against `time`),
+// set by Modbus clock writes and by a fault's clock_offset_s.
 // Thread-safety: not thread-safe; create, Start and Stop on the io_context's thread (or before
 // it runs). `time` must outlive the fleet.
 #pragma once
@@ -98,10 +99,14 @@ class Fleet {
   const ProfileRegisterMap* register_map(size_t i) const { return meters_[i]->map.get(); }
   // The fault injector in front of meter i.
   FaultInjector& faults(size_t i) { return *meters_[i]->faults; }
+  // The clock of meter i (offset against the fleet's TimeSource; set by clock writes).
+  MeterClock& clock(size_t i) { return meters_[i]->clock; }
 
   // Sets the faults of every meter: those in `faults`, no faults for the rest. Returns one line
-  // per meter whose faults changed ("meter-03: none -> max_read_registers=10"). kInvalidArgument
-  // (and nothing changed) when a key names no meter. Valid after Start.
+  // per meter whose faults changed ("meter-03: none -> max_read_registers=10"). A meter whose
+  // clock_offset_s changed gets its clock set to simulator time + that offset (a clock set by a
+  // Modbus write is otherwise left alone). kInvalidArgument (and nothing changed) when a key
+  // names no meter. Valid after Start.
   Result<std::vector<std::string>> ApplyFaults(const std::vector<MeterFault>& faults);
 
   // The endpoints as TOML [[meter]] tables (key, host, port, unit_id, profile; gateway meters
@@ -117,6 +122,7 @@ class Fleet {
   struct Meter {
     Meter(uint64_t seed, TimeSource& time) : physics(seed, time) {}
     MeterPhysics physics;
+    MeterClock clock;
     std::unique_ptr<ProfileRegisterMap> map;  // null: built-in UMG map
     std::unique_ptr<FaultInjector> faults;
     std::unique_ptr<modbus::TcpServer> server;  // null behind a gateway

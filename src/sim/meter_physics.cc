@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <numbers>
 
 namespace wattline::sim {
@@ -46,6 +47,13 @@ double PvShape(double hour) {
   if (hour < 6 || hour > 18) return 0;
   return std::sin(std::numbers::pi * (hour - 6) / 12);
 }
+
+// Gaps Advance integrates second by second; longer ones are integrated coarsely.
+constexpr double kExactSpan_s = 86400;
+// How far CountersAt integrates from the nearest known instant.
+constexpr double kReach_s = 2 * 86400;
+// Remembered CountersAt results per meter (a day of 15-minute records is 96).
+constexpr size_t kMaxKnown = 1024;
 
 double UnixSeconds(SystemTime t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
@@ -102,33 +110,100 @@ MeterState MeterPhysics::At(SystemTime time) const {
   return s;
 }
 
+double MeterPhysics::TotalPower(double t) const {
+  return PhasePower(0, t) + PhasePower(1, t) + PhasePower(2, t);
+}
+
+EnergyCounters MeterPhysics::Integrate(double from, double to) const {
+  EnergyCounters e;
+  if (!(to > from)) return e;
+  // Power is sampled at whole seconds and linear in between, so that integrating [a, b] and then
+  // [b, c] gives the same counters as [a, c] (up to a sign change inside one second): the
+  // counters do not depend on when requests arrive.
+  double k = std::floor(from);
+  double p_k = TotalPower(k);
+  double p_next = TotalPower(k + 1);
+  double a = from;
+  while (true) {
+    double b = std::min(to, k + 1);
+    double p_a = p_k + (p_next - p_k) * (a - k);
+    double p_b = p_k + (p_next - p_k) * (b - k);
+    double wh = (p_a + p_b) / 2 * (b - a) / 3600;
+    if (wh >= 0) {
+      e.import_wh += wh;
+    } else {
+      e.export_wh -= wh;
+    }
+    if (b >= to) break;
+    a = b;
+    k += 1;
+    p_k = p_next;
+    p_next = TotalPower(k + 1);
+  }
+  return e;
+}
+
 const MeterState& MeterPhysics::Advance() {
   SystemTime now = time_.SystemNow();
+  if (now <= state_.time) return state_;
   double t0 = UnixSeconds(state_.time);
   double t1 = UnixSeconds(now);
-  if (t1 <= t0) return state_;
-  // Trapezoidal integration in steps of at most 1 s; after a long pause (the clock jumped by
-  // days) cap the work at 86400 steps.
-  int steps = static_cast<int>(std::min(86400.0, std::ceil(t1 - t0)));
-  double dt = (t1 - t0) / steps;
-  double import_wh = state_.energy_import_wh;
-  double export_wh = state_.energy_export_wh;
-  auto total = [&](double t) { return PhasePower(0, t) + PhasePower(1, t) + PhasePower(2, t); };
-  double p_prev = total(t0);
-  for (int i = 1; i <= steps; ++i) {
-    double p = total(t0 + i * dt);
-    double wh = (p_prev + p) / 2 * dt / 3600;
-    if (wh >= 0) {
-      import_wh += wh;
-    } else {
-      export_wh -= wh;
+  EnergyCounters c{state_.energy_import_wh, state_.energy_export_wh};
+  if (t1 - t0 <= kExactSpan_s) {
+    EnergyCounters d = Integrate(t0, t1);
+    c.import_wh += d.import_wh;
+    c.export_wh += d.export_wh;
+  } else {
+    // The clock jumped by days: trapezoids in 86400 steps cap the work. The counters before the
+    // jump no longer follow from the ones after it, so the remembered ones are dropped.
+    const int steps = 86400;
+    double dt = (t1 - t0) / steps;
+    double p_prev = TotalPower(t0);
+    for (int i = 1; i <= steps; ++i) {
+      double p = TotalPower(t0 + i * dt);
+      double wh = (p_prev + p) / 2 * dt / 3600;
+      if (wh >= 0) {
+        c.import_wh += wh;
+      } else {
+        c.export_wh -= wh;
+      }
+      p_prev = p;
     }
-    p_prev = p;
+    known_.clear();
   }
   state_ = At(now);
-  state_.energy_import_wh = import_wh;
-  state_.energy_export_wh = export_wh;
+  state_.energy_import_wh = c.import_wh;
+  state_.energy_export_wh = c.export_wh;
   return state_;
+}
+
+std::optional<EnergyCounters> MeterPhysics::CountersAt(SystemTime t) {
+  // Start from the nearest known instant: the live state or a remembered one.
+  SystemTime from = state_.time;
+  EnergyCounters c{state_.energy_import_wh, state_.energy_export_wh};
+  auto distance = [t](SystemTime u) { return u > t ? u - t : t - u; };
+  auto consider = [&](const std::pair<const SystemTime, EnergyCounters>& known) {
+    if (distance(known.first) < distance(from)) {
+      from = known.first;
+      c = known.second;
+    }
+  };
+  auto it = known_.lower_bound(t);
+  if (it != known_.end()) consider(*it);
+  if (it != known_.begin()) consider(*std::prev(it));
+  if (distance(from) > std::chrono::seconds(static_cast<int64_t>(kReach_s))) return std::nullopt;
+  if (t > from) {
+    EnergyCounters d = Integrate(UnixSeconds(from), UnixSeconds(t));
+    c.import_wh += d.import_wh;
+    c.export_wh += d.export_wh;
+  } else if (t < from) {
+    EnergyCounters d = Integrate(UnixSeconds(t), UnixSeconds(from));
+    c.import_wh -= d.import_wh;
+    c.export_wh -= d.export_wh;
+  }
+  if (known_.size() >= kMaxKnown) known_.clear();
+  known_.emplace(t, c);
+  return c;
 }
 
 }  // namespace wattline::sim

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "modbus/register_decode.h"
 #include "sim/fake_time.h"
@@ -113,6 +115,52 @@ TEST(MeterPhysicsTest, OneLateRequestIntegratesTheWholeGap) {
   lazy.Advance();
   EXPECT_NEAR(lazy.state().energy_import_wh, stepped.state().energy_import_wh,
               1e-6 * stepped.state().energy_import_wh);
+}
+
+TEST(MeterPhysicsTest, CountersDoNotDependOnWhenRequestsArrive) {
+  uint64_t seed = SeedWith(true);
+  FakeTime irregular_time(kNoon), lazy_time(kNoon);
+  MeterPhysics irregular(seed, irregular_time), lazy(seed, lazy_time);
+  // Steps that straddle whole seconds in every way, for half an hour.
+  auto elapsed = 0ms;
+  for (int i = 0; elapsed < 30min; ++i) {
+    auto step = std::chrono::milliseconds(150 + (i * 317) % 2300);
+    irregular_time.Advance(step);
+    irregular.Advance();
+    elapsed += step;
+  }
+  lazy_time.Advance(elapsed);
+  lazy.Advance();
+  EXPECT_NEAR(lazy.state().energy_import_wh, irregular.state().energy_import_wh, 1e-6);
+  EXPECT_NEAR(lazy.state().energy_export_wh, irregular.state().energy_export_wh, 1e-6);
+  EXPECT_GT(lazy.state().energy_export_wh, 0);  // midday: the PV meter exported
+}
+
+TEST(MeterPhysicsTest, CountersAtAgreesWithTheLiveCounters) {
+  FakeTime time(kNoon - 6h);
+  MeterPhysics m(SeedWith(false), time);
+  const EnergyCounters start{m.state().energy_import_wh, m.state().energy_export_wh};
+  std::vector<std::pair<SystemTime, double>> live;
+  for (int i = 0; i < 40; ++i) {
+    time.Advance(std::chrono::milliseconds(45000 + 1234 * i));
+    live.emplace_back(time.SystemNow(), m.Advance().energy_import_wh);
+  }
+  // Asked afterwards, in any order, the counters are the ones that were live then.
+  for (size_t i = 0; i < live.size(); i += 7) {
+    auto c = m.CountersAt(live[live.size() - 1 - i].first);
+    ASSERT_TRUE(c.has_value());
+    EXPECT_NEAR(c->import_wh, live[live.size() - 1 - i].second, 1e-6) << i;
+  }
+  auto at_start = m.CountersAt(kNoon - 6h);
+  ASSERT_TRUE(at_start.has_value());
+  EXPECT_NEAR(at_start->import_wh, start.import_wh, 1e-6);
+  // Before the meter was created: the counters are lower by the energy of the load since then.
+  auto before = m.CountersAt(kNoon - 7h);
+  ASSERT_TRUE(before.has_value());
+  EXPECT_LT(before->import_wh, start.import_wh - 100);  // an hour of at least ~300 W
+  EXPECT_EQ(before->export_wh, 0);                      // no PV, nothing exported
+  // Too far from anything known.
+  EXPECT_FALSE(m.CountersAt(kNoon - 6h - 72h).has_value());
 }
 
 TEST(MeterPhysicsTest, ClockGoingBackwardsKeepsCounters) {

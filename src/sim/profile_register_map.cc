@@ -1,13 +1,16 @@
 #include "sim/profile_register_map.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "modbus/pdu.h"
+#include "profiles/clock_history.h"
 #include "profiles/device_id.h"
 #include "profiles/read_plan.h"
 #include "profiles/signal_codec.h"
@@ -25,6 +28,10 @@ int PhaseOf(std::string_view name) {
   }
   return -1;
 }
+
+// A meter's clock may be set up to here (SystemTime, nanoseconds in 64 bits, ends in 2262).
+constexpr std::chrono::sys_seconds kLatestClock =
+    std::chrono::sys_days(std::chrono::year(2200) / 1 / 1);
 
 // Largest |raw| the integer type holds (floats: unlimited).
 double TypeLimit(modbus::ValueType type) {
@@ -97,8 +104,15 @@ ProfileRegisterMap::ProfileRegisterMap(const profiles::Profile& profile, uint32_
     }
   }
   if (profile.clock) {
-    uint32_t n = profile.clock->encoding == profiles::ClockSpec::Encoding::kEpochU32 ? 2 : 6;
-    ranges.push_back({profile.clock->function, profile.clock->address, profile.clock->address + n});
+    ranges.push_back(
+        {profile.clock->function, profile.clock->address,
+         uint32_t{profile.clock->address} + profiles::ClockRegisterCount(*profile.clock)});
+  }
+  if (auto spec = profiles::HistoryRecordSpec(profile); spec) {
+    history_spec_ = std::move(*spec);
+    const auto& h = *profile.history;
+    uint32_t end = h.address + uint32_t{h.records} * modbus::RegisterCount(h.type);
+    ranges.push_back({h.function, h.address, std::min<uint32_t>(end, 65536)});
   }
   std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
     return a.function != b.function ? a.function < b.function : a.first < b.first;
@@ -141,9 +155,24 @@ int16_t ProfileRegisterMap::ScaleFactor(const MeterState& state, uint16_t scale_
   return 6;
 }
 
+std::string ProfileRegisterMap::Answer(MeterPhysics& physics, MeterClock& clock,
+                                       std::string_view pdu) const {
+  const MeterState& state = physics.Advance();
+  return Respond(state, clock, &physics, pdu);
+}
+
 std::string ProfileRegisterMap::Answer(const MeterState& state, std::string_view pdu) const {
+  MeterClock clock;
+  return Respond(state, clock, nullptr, pdu);
+}
+
+std::string ProfileRegisterMap::Respond(const MeterState& state, MeterClock& clock,
+                                        MeterPhysics* physics, std::string_view pdu) const {
   using modbus::ExceptionCode;
   uint8_t function = pdu.empty() ? 0 : static_cast<uint8_t>(pdu[0]);
+  if (function == modbus::kWriteMultipleRegisters && profile_.clock) {
+    return AnswerClockWrite(state, clock, pdu);
+  }
   if (function == modbus::kEncapsulatedInterface) {
     auto request = modbus::DecodeDeviceIdRequest(pdu);
     if (!request) return modbus::EncodeException(function, ExceptionCode::kIllegalDataValue);
@@ -171,10 +200,48 @@ std::string ProfileRegisterMap::Answer(const MeterState& state, std::string_view
       !served) {
     return modbus::EncodeException(function, ExceptionCode::kIllegalFunction);
   }
-  return AnswerRead(state, pdu);
+  return AnswerRead(state, clock, physics, pdu);
 }
 
-std::string ProfileRegisterMap::AnswerRead(const MeterState& state, std::string_view pdu) const {
+std::string ProfileRegisterMap::AnswerClockWrite(const MeterState& state, MeterClock& clock,
+                                                 std::string_view pdu) const {
+  using modbus::ExceptionCode;
+  const uint8_t function = modbus::kWriteMultipleRegisters;
+  auto request = modbus::DecodeWriteMultipleRequest(pdu);
+  if (!request) {
+    spdlog::debug("sim {}: malformed write: {}", profile_.id, request.error().message());
+    return modbus::EncodeException(function, ExceptionCode::kIllegalDataValue);
+  }
+  const profiles::ClockSpec& c = *profile_.clock;
+  uint32_t clock_first = c.write_address;
+  uint32_t clock_end = clock_first + profiles::ClockRegisterCount(c);
+  uint32_t first = request->address;
+  uint32_t end = first + static_cast<uint32_t>(request->values.size());
+  if (end <= clock_first || first >= clock_end) {
+    return modbus::EncodeException(function, ExceptionCode::kIllegalDataAddress);
+  }
+  if (first != clock_first || end != clock_end) {
+    // More than the clock: the other registers are not writable. Less: half a time is no time.
+    bool covers = first <= clock_first && end >= clock_end;
+    spdlog::debug("sim {}: clock write of registers {}..{} rejected (clock is {}..{})", profile_.id,
+                  first, end - 1, clock_first, clock_end - 1);
+    return modbus::EncodeException(
+        function, covers ? ExceptionCode::kIllegalDataAddress : ExceptionCode::kIllegalDataValue);
+  }
+  auto t = profiles::DecodeClock(c, request->values);
+  // SystemTime counts nanoseconds in 64 bits and ends in 2262: later times are refused.
+  if (t && *t >= kLatestClock) t = Fail(InvalidArgument("clock: times from 2200 on are refused"));
+  if (!t) {
+    spdlog::debug("sim {}: clock write rejected: {}", profile_.id, t.error().message());
+    return modbus::EncodeException(function, ExceptionCode::kIllegalDataValue);
+  }
+  clock.offset = SystemTime(*t) - state.time;
+  return modbus::EncodeWriteMultipleResponse(request->address,
+                                             static_cast<uint16_t>(request->values.size()));
+}
+
+std::string ProfileRegisterMap::AnswerRead(const MeterState& state, const MeterClock& clock,
+                                           MeterPhysics* physics, std::string_view pdu) const {
   using modbus::ExceptionCode;
   uint8_t function = static_cast<uint8_t>(pdu[0]);
   auto request = modbus::DecodeReadRequest(pdu);
@@ -219,22 +286,30 @@ std::string ProfileRegisterMap::AnswerRead(const MeterState& state, std::string_
     }
     put(s.address, profiles::EncodeNumber(s, PhysicsValue(state, s.name).value_or(0), sf));
   }
+  const auto meter_now = std::chrono::floor<std::chrono::seconds>(clock.Now(state.time));
   if (const auto& c = profile_.clock; c && c->function == function) {
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(state.time.time_since_epoch());
-    if (c->encoding == profiles::ClockSpec::Encoding::kEpochU32) {
-      auto words =
-          modbus::EncodeUint32(static_cast<uint32_t>(secs.count()), modbus::WordOrder::kABCD);
-      put(c->address, {words[0], words[1]});
-    } else {
-      auto day = std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds(secs));
-      std::chrono::year_month_day ymd(day);
-      std::chrono::hh_mm_ss hms(std::chrono::sys_seconds(secs) - day);
-      put(c->address,
-          {static_cast<uint16_t>(static_cast<int>(ymd.year()) - c->year_base),
-           static_cast<uint16_t>(static_cast<unsigned>(ymd.month())),
-           static_cast<uint16_t>(static_cast<unsigned>(ymd.day())),
-           static_cast<uint16_t>(hms.hours().count()), static_cast<uint16_t>(hms.minutes().count()),
-           static_cast<uint16_t>(hms.seconds().count())});
+    // A time the encoding cannot hold (a clock set far off) reads as zeros.
+    if (auto words = profiles::EncodeClockWrite(*c, meter_now); words) put(c->address, *words);
+  }
+  if (const auto& h = profile_.history; history_spec_ && h->function == function) {
+    const uint32_t width = modbus::RegisterCount(h->type);
+    const uint32_t h_end = std::min<uint32_t>(h->address + uint32_t{h->records} * width, 65536);
+    if (first < h_end && end > h->address) {
+      uint32_t newest = (std::max<uint32_t>(first, h->address) - h->address) / width;
+      uint32_t oldest = (std::min(end, h_end) - 1 - h->address) / width;
+      // Newest first: each record's counters integrate back from the previous one's.
+      for (uint32_t i = newest; i <= oldest; ++i) {
+        SystemTime at = SystemTime(profiles::HistoryRecordEnd(*h, meter_now, i)) - clock.offset;
+        double value = std::numeric_limits<double>::quiet_NaN();
+        if (auto counters = physics ? physics->CountersAt(at) : std::nullopt;
+            counters && counters->import_wh >= 0 && counters->export_wh >= 0) {
+          MeterState past = physics->At(at);
+          past.energy_import_wh = counters->import_wh;
+          past.energy_export_wh = counters->export_wh;
+          value = PhysicsValue(past, h->signal).value_or(0);
+        }
+        put(h->address + i * width, profiles::EncodeNumber(*history_spec_, value));
+      }
     }
   }
   return modbus::EncodeReadResponse(function, regs);

@@ -64,11 +64,15 @@ Status Rate(const toml::table& table, const std::string& where, std::string_view
   return Status::Ok();
 }
 
+// About ten years either way.
+constexpr int64_t kMaxClockOffset_s = 315360000;
+
 Result<MeterFault> ParseFault(const toml::table& t, size_t index) {
   std::string where = fmt::format("[[fault]] #{}", index + 1);
-  if (Status s = CheckKeys(t, where,
-                           {"meter", "latency_ms", "timeout_rate", "exception_rate", "exception",
-                            "drop_rate", "wrong_tid_rate", "garbage_rate", "max_read_registers"});
+  if (Status s = CheckKeys(
+          t, where,
+          {"meter", "latency_ms", "timeout_rate", "exception_rate", "exception", "drop_rate",
+           "wrong_tid_rate", "garbage_rate", "max_read_registers", "clock_offset_s"});
       !s.ok()) {
     return Fail(s);
   }
@@ -88,7 +92,9 @@ Result<MeterFault> ParseFault(const toml::table& t, size_t index) {
         Integer(t, where, "exception", 0, 255, exception), Rate(t, where, "drop_rate", c.drop_rate),
         Rate(t, where, "wrong_tid_rate", c.wrong_tid_rate),
         Rate(t, where, "garbage_rate", c.garbage_rate),
-        Integer(t, where, "max_read_registers", 0, 125, max_read)}) {
+        Integer(t, where, "max_read_registers", 0, 125, max_read),
+        Integer(t, where, "clock_offset_s", -kMaxClockOffset_s, kMaxClockOffset_s,
+                c.clock_offset_s)}) {
     if (!s.ok()) return Fail(s);
   }
   if (exception != 2 && exception != 4 && exception != 6 && exception != 0x0B) {

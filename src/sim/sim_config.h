@@ -22,8 +22,9 @@ struct SimConfig {
 // Parses the `[[gateway]]` and `[[fault]]` tables of `config` (other keys are left to Options).
 // Meter types are checked against `profiles` (nullptr: only janitza-umg96rm-e). Returns
 // kInvalidArgument naming the table and key for an unknown key, a value of the wrong type or
-// range (a rate outside 0..1, a baud rate of 0, an exception other than 2, 4, 6 or 0x0B), an
-// unknown meter type or a gateway without meters. Meter keys of faults are checked by Fleet.
+// range (a rate outside 0..1, a baud rate of 0, an exception other than 2, 4, 6 or 0x0B, a
+// clock_offset_s beyond ten years), an unknown meter type or a gateway without meters. Meter
+// keys of faults are checked by Fleet.
 Result<SimConfig> ParseSimConfig(const toml::table& config,
                                  const profiles::ProfileRegistry* profiles);
 
