@@ -2,17 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "modbus/pdu_bytes.h"
+
 namespace wattline::modbus {
 namespace {
 
-uint8_t Byte(std::string_view b, size_t i) { return static_cast<uint8_t>(b[i]); }
-uint16_t U16(std::string_view b, size_t i) {
-  return static_cast<uint16_t>((Byte(b, i) << 8) | Byte(b, i + 1));
-}
-void PutU16(std::string& out, uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v & 0xFF));
-}
+using pdu_bytes::Byte;
+using pdu_bytes::PutU16;
+using pdu_bytes::U16;
 
 Status ValidateReadBits(const ReadBitsRequest& r) {
   if (r.function != kReadCoils && r.function != kReadDiscreteInputs) {
@@ -126,18 +123,11 @@ Result<std::string> EncodeWriteCoilsRequest(const WriteCoilsRequest& r) {
 }
 
 Result<WriteCoilsRequest> DecodeWriteCoilsRequest(std::string_view pdu) {
-  if (pdu.size() < 6 || Byte(pdu, 0) != kWriteMultipleCoils) {
-    return Fail(InvalidArgument("malformed write-multiple-coils request"));
-  }
-  uint16_t count = U16(pdu, 3);
-  size_t byte_count = Byte(pdu, 5);
-  if (count == 0 || count > kMaxWriteBits || byte_count != (count + 7u) / 8 ||
-      pdu.size() != 6 + byte_count) {
-    return Fail(InvalidArgument("write-multiple-coils request with inconsistent counts"));
-  }
-  WriteCoilsRequest r{U16(pdu, 1), std::vector<bool>(count)};
-  if (r.address + count > 0x10000) return Fail(InvalidArgument("coil write runs past 65535"));
-  for (size_t i = 0; i < count; ++i) r.values[i] = (Byte(pdu, 6 + i / 8) >> (i % 8)) & 1;
+  auto head = pdu_bytes::ParseWriteMultipleHead(pdu, kWriteMultipleCoils, kMaxWriteBits, 1,
+                                                "write-multiple-coils");
+  if (!head) return Fail(head.error());
+  WriteCoilsRequest r{head->address, std::vector<bool>(head->count)};
+  for (size_t i = 0; i < head->count; ++i) r.values[i] = (Byte(head->data, i / 8) >> (i % 8)) & 1;
   return r;
 }
 

@@ -3,11 +3,12 @@
 #include <fmt/format.h>
 
 #include "modbus/pdu.h"
+#include "modbus/pdu_bytes.h"
 
 namespace wattline::modbus {
 namespace {
 
-uint8_t Byte(std::string_view b, size_t i) { return static_cast<uint8_t>(b[i]); }
+using pdu_bytes::Byte;
 
 constexpr size_t kMaxPdu = 253;
 constexpr size_t kResponseHeader = 7;  // fc mei code conformity more next count

@@ -38,6 +38,23 @@ asio::awaitable<Status> EndpointQueue::Acquire() {
   co_return Status::Ok();
 }
 
+asio::awaitable<Result<std::string>> EndpointQueue::Run(
+    int retries, const std::function<asio::awaitable<Result<std::string>>()>& attempt) {
+  if (Status s = co_await Acquire(); !s.ok()) co_return Fail(s);
+  Result<std::string> result = Fail(Unavailable("not attempted"));
+  for (int i = 0; i <= retries; ++i) {
+    result = co_await attempt();
+    if (result || result.error().code() == Code::kCancelled) break;
+    Code code = result.error().code();
+    if ((code != Code::kDeadlineExceeded && code != Code::kUnavailable) || !MayConnect()) break;
+  }
+  if (result || result.error().code() != Code::kCancelled) {
+    MarkIdle();
+    Release();
+  }
+  co_return result;
+}
+
 void EndpointQueue::Release() {
   if (!waiters_.empty()) {
     // Hand the turn over directly: busy_ stays true.

@@ -13,8 +13,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <random>
+#include <string>
 
 #include "core/status.h"
 
@@ -26,6 +28,14 @@ class EndpointQueue {
 
   EndpointQueue(boost::asio::any_io_executor executor, std::chrono::milliseconds reconnect_min,
                 std::chrono::milliseconds reconnect_max);
+
+  // One request's whole turn: waits for it, calls `attempt` up to 1 + `retries` times -- again
+  // only after a transient transport failure (kDeadlineExceeded, kUnavailable) and not while
+  // connects back off, since a retry would only be refused -- then marks the endpoint idle and
+  // passes the turn on. Returns the last attempt's result; kCancelled when Close() was called
+  // meanwhile (then `this` is not touched again).
+  boost::asio::awaitable<Result<std::string>> Run(
+      int retries, const std::function<boost::asio::awaitable<Result<std::string>>()>& attempt);
 
   // Waits for this caller's turn. kCancelled when Close() was called meanwhile (then the caller
   // must not call Release() nor touch the owner).

@@ -2,17 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "modbus/pdu_bytes.h"
+
 namespace wattline::modbus {
 namespace {
 
-uint8_t Byte(std::string_view b, size_t i) { return static_cast<uint8_t>(b[i]); }
-uint16_t U16(std::string_view b, size_t i) {
-  return static_cast<uint16_t>((Byte(b, i) << 8) | Byte(b, i + 1));
-}
-void PutU16(std::string& out, uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v & 0xFF));
-}
+using pdu_bytes::Byte;
+using pdu_bytes::PutU16;
+using pdu_bytes::U16;
 
 std::string_view ExceptionName(uint8_t code) {
   switch (code) {
@@ -183,19 +180,35 @@ Result<std::string> EncodeWriteMultipleRequest(const WriteMultipleRequest& r) {
   return out;
 }
 
-Result<WriteMultipleRequest> DecodeWriteMultipleRequest(std::string_view pdu) {
-  if (pdu.size() < 6 || Byte(pdu, 0) != kWriteMultipleRegisters) {
-    return Fail(InvalidArgument("malformed write-multiple-registers request"));
+namespace pdu_bytes {
+
+Result<WriteMultipleHead> ParseWriteMultipleHead(std::string_view pdu, uint8_t function,
+                                                 uint16_t max_count, unsigned eighths_per_item,
+                                                 std::string_view what) {
+  if (pdu.size() < 6 || Byte(pdu, 0) != function) {
+    return Fail(InvalidArgument(fmt::format("malformed {} request", what)));
   }
-  uint16_t count = U16(pdu, 3);
+  WriteMultipleHead head{U16(pdu, 1), U16(pdu, 3), pdu.substr(6)};
   size_t byte_count = Byte(pdu, 5);
-  if (count == 0 || count > kMaxWriteRegisters || byte_count != 2u * count ||
-      pdu.size() != 6 + byte_count) {
-    return Fail(InvalidArgument("write-multiple-registers request with inconsistent counts"));
+  if (head.count == 0 || head.count > max_count ||
+      byte_count != (size_t{head.count} * eighths_per_item + 7) / 8 ||
+      head.data.size() != byte_count) {
+    return Fail(InvalidArgument(fmt::format("{} request with inconsistent counts", what)));
   }
-  WriteMultipleRequest r{U16(pdu, 1), std::vector<uint16_t>(count)};
-  if (r.address + count > 0x10000) return Fail(InvalidArgument("write runs past 65535"));
-  for (size_t i = 0; i < count; ++i) r.values[i] = U16(pdu, 6 + 2 * i);
+  if (uint32_t{head.address} + head.count > 0x10000) {
+    return Fail(InvalidArgument(fmt::format("{} request runs past 65535", what)));
+  }
+  return head;
+}
+
+}  // namespace pdu_bytes
+
+Result<WriteMultipleRequest> DecodeWriteMultipleRequest(std::string_view pdu) {
+  auto head = pdu_bytes::ParseWriteMultipleHead(pdu, kWriteMultipleRegisters, kMaxWriteRegisters,
+                                                16, "write-multiple-registers");
+  if (!head) return Fail(head.error());
+  WriteMultipleRequest r{head->address, std::vector<uint16_t>(head->count)};
+  for (size_t i = 0; i < head->count; ++i) r.values[i] = U16(head->data, 2 * i);
   return r;
 }
 

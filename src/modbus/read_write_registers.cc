@@ -3,18 +3,14 @@
 #include <fmt/format.h>
 
 #include "modbus/pdu.h"
+#include "modbus/pdu_bytes.h"
 
 namespace wattline::modbus {
 namespace {
 
-uint8_t Byte(std::string_view b, size_t i) { return static_cast<uint8_t>(b[i]); }
-uint16_t U16(std::string_view b, size_t i) {
-  return static_cast<uint16_t>((Byte(b, i) << 8) | Byte(b, i + 1));
-}
-void PutU16(std::string& out, uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v & 0xFF));
-}
+using pdu_bytes::Byte;
+using pdu_bytes::PutU16;
+using pdu_bytes::U16;
 
 Status Validate(const ReadWriteRequest& r) {
   if (r.read_count == 0 || r.read_count > kMaxReadWriteReadRegisters) {

@@ -231,20 +231,11 @@ asio::awaitable<Result<std::string>> RtuClient::Transact(uint8_t unit, std::stri
         fmt::format("serial {}: invalid settings (baud {}, data bits {}, stop bits {})",
                     serial_.device, baud_, serial_.data_bits, serial_.stop_bits)));
   }
-  if (Status s = co_await queue_.Acquire(); !s.ok()) co_return Fail(s);
-  Result<std::string> result = Fail(Unavailable("not attempted"));
-  for (int attempt = 0; attempt <= options_.retries; ++attempt) {
-    result = co_await Attempt(unit, request_pdu);
-    if (result || result.error().code() == Code::kCancelled) break;
-    Code code = result.error().code();
-    if ((code != Code::kDeadlineExceeded && code != Code::kUnavailable) || !queue_.MayConnect())
-      break;
-  }
-  if (result || result.error().code() != Code::kCancelled) {
-    queue_.MarkIdle();
-    queue_.Release();
-  }
-  co_return result;
+  // A local, not a temporary in the co_await expression (GCC 12 coroutine bug).
+  const std::function<asio::awaitable<Result<std::string>>()> attempt = [&] {
+    return Attempt(unit, request_pdu);
+  };
+  co_return co_await queue_.Run(options_.retries, attempt);
 }
 
 asio::awaitable<Result<std::string>> RtuClient::Attempt(uint8_t unit, const std::string& pdu) {

@@ -195,22 +195,11 @@ asio::awaitable<Result<std::string>> TcpClient::Transact(uint8_t unit, std::stri
   if (request_pdu.empty() || request_pdu.size() > kMaxMbapLength - 1) {
     co_return Fail(InvalidArgument(fmt::format("request PDU of {} bytes", request_pdu.size())));
   }
-  if (Status s = co_await queue_.Acquire(); !s.ok()) co_return Fail(s);
-  Result<std::string> result = Fail(Unavailable("not attempted"));
-  for (int attempt = 0; attempt <= options_.retries; ++attempt) {
-    result = co_await Attempt(unit, request_pdu);
-    if (result || result.error().code() == Code::kCancelled) break;
-    // Only transient transport failures are retried; a refused connect starts the backoff, so
-    // a retry would only be refused again.
-    Code code = result.error().code();
-    if ((code != Code::kDeadlineExceeded && code != Code::kUnavailable) || !queue_.MayConnect())
-      break;
-  }
-  if (result || result.error().code() != Code::kCancelled) {
-    queue_.MarkIdle();
-    queue_.Release();
-  }
-  co_return result;
+  // A local, not a temporary in the co_await expression (GCC 12 coroutine bug).
+  const std::function<asio::awaitable<Result<std::string>>()> attempt = [&] {
+    return Attempt(unit, request_pdu);
+  };
+  co_return co_await queue_.Run(options_.retries, attempt);
 }
 
 asio::awaitable<Result<std::string>> TcpClient::Attempt(uint8_t unit,

@@ -1,11 +1,6 @@
 // Our Modbus client and the bundled Janitza profile against a peer we did not write: a
 // pymodbus server (tests/peers/pymodbus_umg.py) serving known values.
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,11 +12,10 @@
 #include <string>
 
 #include "core/testing/run_until_done.h"
+#include "interop/peer_process.h"
 #include "modbus/tcp_client.h"
 #include "profiles/profile.h"
 #include "profiles/read_plan.h"
-
-extern char** environ;
 
 namespace wattline {
 namespace {
@@ -29,48 +23,17 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// Starts the pymodbus peer on an ephemeral port and kills it (by PID) on destruction.
+// The pymodbus peer on an ephemeral port ("READY <port>"), stopped by its PID on destruction.
 class PymodbusPeer {
  public:
-  PymodbusPeer() {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::string script = WATTLINE_PYMODBUS_PEER;
-    char* argv[] = {const_cast<char*>("/usr/bin/python3"), script.data(),
-                    const_cast<char*>("--port"), const_cast<char*>("0"), nullptr};
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv, environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    // Wait up to 15 s for "READY <port>".
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + 15s;
-    while (pid_ > 0 && std::chrono::steady_clock::now() < deadline &&
-           line.find('\n') == std::string::npos) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (::poll(&p, 1, 200) <= 0) continue;
-      char buf[64];
-      ssize_t n = read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    close(fds[0]);
-    if (line.rfind("READY ", 0) == 0) port_ = static_cast<uint16_t>(std::stoi(line.substr(6)));
-  }
-  ~PymodbusPeer() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status;
-      waitpid(pid_, &status, 0);
-    }
+  PymodbusPeer() : process_({"/usr/bin/python3", WATTLINE_PYMODBUS_PEER, "--port", "0"}, "READY ") {
+    if (!process_.ready_line().empty())
+      port_ = static_cast<uint16_t>(std::stoi(process_.ready_line().substr(6)));
   }
   uint16_t port() const { return port_; }
 
  private:
-  pid_t pid_ = -1;
+  testing::PeerProcess process_;
   uint16_t port_ = 0;
 };
 
