@@ -6,11 +6,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "core/flags.h"
 #include "core/program.h"
 #include "core/run_until_signal.h"
+#include "discovery/responder.h"
 #include "sim/fleet.h"
 #include "sim/sim_config.h"
 
@@ -36,6 +39,48 @@ void ReloadFaults(wattline::sim::Fleet& fleet, const std::string& path) {
   for (const auto& change : *changes) spdlog::info("faults changed: {}", change);
 }
 
+// What the discovery responder announces: each direct meter as a meter node, the meters
+// behind a gateway as gateway nodes (one endpoint per unit id, 16 per answer datagram).
+std::vector<wattline::discovery::Answer> DiscoveryNodes(
+    const wattline::sim::Fleet& fleet, const wattline::profiles::ProfileRegistry* registry) {
+  namespace d = wattline::discovery;
+  std::vector<d::Answer> out;
+  std::map<uint16_t, size_t> gateway_node;  // port -> index in `out` of its current node
+  for (size_t i = 0; i < fleet.endpoints().size(); ++i) {
+    const auto& e = fleet.endpoints()[i];
+    auto ip = d::ParseIpv4(e.host);  // 0.0.0.0 (or a name): "the answer's source address"
+    d::Endpoint ep{
+        .ipv4 = ip ? *ip : 0, .port = e.port, .unit_ids = {e.unit_id}, .profile = e.profile};
+    if (e.via_gateway) {
+      auto it = gateway_node.find(e.port);
+      if (it == gateway_node.end() || out[it->second].endpoints.size() >= 16) {
+        d::Answer gw;
+        gw.kind = d::NodeKind::kGateway;
+        gw.identity = {.vendor = "Wattline",
+                       .model = "simulated gateway",
+                       .serial = "",
+                       .name = fmt::format("gateway:{}", e.port)};
+        gateway_node[e.port] = out.size();
+        out.push_back(std::move(gw));
+        it = gateway_node.find(e.port);
+      }
+      out[it->second].endpoints.push_back(std::move(ep));
+      continue;
+    }
+    const auto* profile = registry ? registry->Find(e.profile) : nullptr;
+    const auto* map = fleet.register_map(i);
+    d::Answer meter;
+    meter.kind = d::NodeKind::kMeter;
+    meter.identity = {.vendor = profile ? profile->vendor : "Janitza",
+                      .model = profile ? profile->model : "UMG 96RM-E",
+                      .serial = map ? map->IdentityText("serial_number") : "",
+                      .name = e.key};
+    meter.endpoints.push_back(std::move(ep));
+    out.push_back(std::move(meter));
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,11 +101,15 @@ int main(int argc, char** argv) {
   options.Add("base_port", "5020", "meter i listens on base_port + i; 0 = an ephemeral port each");
   options.Add("meters_file", "", "after binding, write the meters as TOML [[meter]] tables here");
   options.Add("seed", "1", "seed of the first meter (meter i uses seed + i)");
+  options.Add("discovery_port", "0",
+              "answer discovery queries (UDP, docs/discovery.md) for every meter on this port, "
+              "e.g. 1111; 0 = off");
   if (auto exit_code = StartProgram(options, argc, argv, "sim")) return *exit_code;
   auto meters = options.GetInt("meters");
   auto base_port = options.GetInt("base_port");
   auto seed = options.GetInt("seed");
-  for (const auto* r : {&meters, &base_port, &seed}) {
+  auto discovery_port = options.GetInt("discovery_port");
+  for (const auto* r : {&meters, &base_port, &seed, &discovery_port}) {
     if (!r->has_value()) {
       spdlog::error("{}", r->error().ToString());
       return 2;
@@ -68,6 +117,10 @@ int main(int argc, char** argv) {
   }
   if (*meters < 0 || *meters > 10000) {
     spdlog::error("--meters {} outside 0..10000", *meters);
+    return 2;
+  }
+  if (*discovery_port < 0 || *discovery_port > 65535) {
+    spdlog::error("--discovery_port {} outside 0..65535", *discovery_port);
     return 2;
   }
   if (*base_port < 0 || *base_port > 65535) {
@@ -127,6 +180,17 @@ int main(int argc, char** argv) {
     spdlog::info("wrote {}", path);
   }
 
+  std::unique_ptr<discovery::Responder> responder;
+  if (*discovery_port != 0) {
+    responder = std::make_unique<discovery::Responder>(
+        io, DiscoveryNodes(fleet, have_profiles ? &registry : nullptr),
+        discovery::ResponderOptions{.port = static_cast<uint16_t>(*discovery_port)});
+    if (Status s = responder->Start(); !s.ok()) {
+      spdlog::error("{}", s.ToString());
+      return 1;
+    }
+  }
+
   boost::asio::signal_set hangup(io, SIGHUP);
   std::function<void()> wait_hangup = [&] {
     hangup.async_wait([&](const boost::system::error_code& ec, int) {
@@ -138,6 +202,7 @@ int main(int argc, char** argv) {
   wait_hangup();
   RunUntilSignal(io, [&] {
     fleet.Stop();
+    if (responder) responder->Stop();
     hangup.cancel();
   });
   return 0;

@@ -14,6 +14,7 @@
 #include "core/flags.h"
 #include "core/program.h"
 #include "core/run_until_signal.h"
+#include "discovery/discover_cli.h"
 #include "http/tls.h"
 #include "profiles/profile_registry.h"
 #include "wire/reading_codec.h"
@@ -135,6 +136,10 @@ UplinkStatus EdgeApp::uplink_status() const {
 }
 
 int RunEdgeMain(int argc, char** argv) {
+  // `wattline-edge discover [options]` has options of its own (discovery/discover_cli.h).
+  if (argc >= 2 && std::string_view(argv[1]) == "discover") {
+    return discovery::RunDiscoverCommand(argc - 1, argv + 1);
+  }
   Options options("wattline-edge",
                   "The Wattline connector: polls Modbus meters, stores every reading durably and "
                   "sends it to the server over HTTPS.\nMeters are [[meter]] tables in the config "
@@ -152,7 +157,8 @@ int RunEdgeMain(int argc, char** argv) {
   if (!positional.empty()) {
     // `wattline-edge profile check FILE...`: validate driver files, print every error.
     if (positional.size() < 3 || positional[0] != "profile" || positional[1] != "check") {
-      std::cerr << "usage: wattline-edge [options] | wattline-edge profile check FILE...\n";
+      std::cerr << "usage: wattline-edge [options] | wattline-edge profile check FILE... | "
+                   "wattline-edge discover [options]\n";
       return 2;
     }
     bool all_valid = true;
