@@ -104,6 +104,13 @@ Result<std::unique_ptr<DurableQueue>> DurableQueue::Open(Env* env, QueueOptions 
   while (opts.dir.size() > 1 && opts.dir.back() == '/') opts.dir.pop_back();
   if (opts.dir.empty()) return Fail(InvalidArgument("queue: empty directory name"));
   if (opts.segment_bytes == 0) return Fail(InvalidArgument("queue: segment_bytes must be > 0"));
+  // Below two segments the active one alone could fill the budget and nothing would be left to
+  // evict: every append would lose the previous segment.
+  if (opts.max_bytes != 0 && opts.max_bytes / 2 < opts.segment_bytes) {
+    return Fail(
+        InvalidArgument(fmt::format("queue: max_bytes {} is under two segments ({} bytes each)",
+                                    opts.max_bytes, opts.segment_bytes)));
+  }
   std::unique_ptr<DurableQueue> q(new DurableQueue(env, std::move(opts)));
   std::lock_guard lock(q->mu_);
   if (Status s = q->Recover(); !s.ok()) return Fail(std::move(s));
@@ -152,8 +159,10 @@ Status DurableQueue::Recover() {
   next_seq_ = std::max(prev_seq, acked_seq_) + 1;
   durable_seq_ = next_seq_ - 1;
   DeleteAckedSegments();
-  spdlog::info("queue {}: opened with {} segments, seqs up to {}, acked {}", opts_.dir,
-               segments_.size(), durable_seq_, acked_seq_);
+  spdlog::info(
+      "queue {}: opened with {} segments, seqs up to {}, acked {}, {} records evicted "
+      "by the disk budget so far",
+      opts_.dir, segments_.size(), durable_seq_, acked_seq_, evicted_records_);
   return Status::Ok();
 }
 
@@ -217,24 +226,28 @@ Status DurableQueue::ReadAckFile() {
   auto content = env_->ReadFileToString(path);
   if (!content) return content.error();
   const std::string& c = *content;
-  if (c.size() != kAckFileBytes ||
-      Crc32c(std::string_view(c).substr(kQueueRecordCrcBytes)) != DecodeFixed32(c.data()) ||
-      static_cast<uint8_t>(c[4]) != kAckVersion) {
+  // Version 1 (before the disk budget) has no eviction count.
+  const bool v1 = c.size() == kAckFileBytes1 && static_cast<uint8_t>(c[4]) == kAckVersion1;
+  const bool v2 = c.size() == kAckFileBytes && static_cast<uint8_t>(c[4]) == kAckVersion;
+  if ((!v1 && !v2) ||
+      Crc32c(std::string_view(c).substr(kQueueRecordCrcBytes)) != DecodeFixed32(c.data())) {
     // Resending is safe (the server drops what it has); refusing to start is not an option.
     spdlog::error("queue {}: {}", opts_.dir,
                   DataLoss(path + " is damaged; resending everything still queued").ToString());
     return Status::Ok();
   }
   acked_seq_ = DecodeFixed64(c.data() + 5);
+  if (v2) evicted_records_ = DecodeFixed64(c.data() + 13);
   return Status::Ok();
 }
 
-Status DurableQueue::WriteAckFile(uint64_t seq) {
+Status DurableQueue::WriteAckFile(uint64_t seq, uint64_t evicted) {
   std::string tmp = opts_.dir + "/" + std::string(kAckTmpFileName);
   std::string path = opts_.dir + "/" + std::string(kAckFileName);
   std::string body;
   body.push_back(static_cast<char>(kAckVersion));
   wire::PutFixed64(&body, seq);
+  wire::PutFixed64(&body, evicted);
   std::string content;
   wire::PutFixed32(&content, Crc32c(body));
   content += body;
@@ -287,6 +300,9 @@ Result<uint64_t> DurableQueue::Append(std::string_view payload) {
       (segments_.back().size > 0 && segments_.back().size + record_bytes > opts_.segment_bytes)) {
     if (Status s = StartSegment(); !s.ok()) return Fail(std::move(s));
   }
+  if (opts_.max_bytes != 0) {
+    if (Status s = EnforceBudget(record_bytes); !s.ok()) return Fail(std::move(s));
+  }
   const uint64_t seq = next_seq_;
   if (Status s = active_file_->Append(EncodeRecord(seq, payload)); !s.ok()) {
     // Part of the record may be in the file: anything appended after it would be unreadable.
@@ -300,6 +316,50 @@ Result<uint64_t> DurableQueue::Append(std::string_view payload) {
   if (seg.end + record_bytes == seg.size) seg.end = seg.size;  // unless damage was found
   ++next_seq_;
   return seq;
+}
+
+Status DurableQueue::EnforceBudget(uint64_t record_bytes) {
+  uint64_t total = record_bytes;
+  for (const Segment& seg : segments_) total += seg.size;
+  // Never the last segment: that is where this record goes.
+  size_t n = 0;
+  uint64_t through_seq = acked_seq_;
+  uint64_t lost = 0;
+  uint64_t first_lost = 0;
+  while (total > opts_.max_bytes && n + 1 < segments_.size()) {
+    const Segment& seg = segments_[n++];
+    total -= seg.size;
+    if (seg.last_seq > through_seq) {
+      const uint64_t first = std::max(seg.first_seq, through_seq + 1);
+      if (first_lost == 0) first_lost = first;
+      lost += seg.last_seq - first + 1;
+      through_seq = seg.last_seq;
+    }
+  }
+  if (n == 0) return Status::Ok();
+  if (lost > 0) {
+    // Record the new read position before deleting anything: after a crash in between, the
+    // segments are deleted at open as acked, and their seqs are never handed out again.
+    if (Status s = WriteAckFile(through_seq, evicted_records_ + lost); !s.ok()) {
+      return Status(s.code(), "queue: recording an eviction: " + s.message());
+    }
+    spdlog::error("queue {}: {}", opts_.dir,
+                  DataLoss(fmt::format("disk budget of {} bytes full: evicted {} unsent records "
+                                       "(seqs {}..{}) from the {} oldest segments",
+                                       opts_.max_bytes, lost, first_lost, through_seq, n))
+                      .ToString());
+    evicted_records_ += lost;
+    acked_seq_ = through_seq;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (Status s = env_->RemoveFile(segments_.front().path); !s.ok()) {
+      // Its records are behind the read position now; Open deletes it as acked.
+      spdlog::warn("queue {}: removing evicted {}: {} (retried at the next open)", opts_.dir,
+                   segments_.front().path, s.ToString());
+    }
+    segments_.erase(segments_.begin());
+  }
+  return Status::Ok();
 }
 
 Status DurableQueue::SyncLocked() {
@@ -433,7 +493,7 @@ Status DurableQueue::Ack(uint64_t seq) {
     return InvalidArgument(
         fmt::format("queue: ack of seq {} beyond the durable seq {}", seq, durable_seq_));
   }
-  if (Status s = WriteAckFile(seq); !s.ok()) return s;
+  if (Status s = WriteAckFile(seq, evicted_records_); !s.ok()) return s;
   acked_seq_ = seq;
   DeleteAckedSegments();
   return Status::Ok();
@@ -463,6 +523,7 @@ DurableQueue::Stats DurableQueue::stats() const {
   std::lock_guard lock(mu_);
   Stats st;
   st.segments = segments_.size();
+  st.evicted_records = evicted_records_;
   for (const auto& seg : segments_) {
     st.disk_bytes += seg.size;
     // Seqs within a segment are consecutive: one process appended them one after another.

@@ -6,6 +6,12 @@
 // Sequence numbers start at 1 and increase by one per appended record, across restarts; after
 // damage on disk some may be missing, never reordered or reused.
 //
+// Disk budget: with QueueOptions::max_bytes set, an Append that would take the segment files over
+// the budget first deletes the oldest segments, sent or not (oldest-first eviction). Their unsent
+// records are lost: each eviction is logged as data loss with its seq range and counted in
+// Stats::evicted_records (persisted in the ack file), and the read position moves past them, so
+// the uplink goes on with the oldest record still queued.
+//
 // Thread-safety: every method may be called from any thread (one mutex). Appends normally come
 // from the poller, ReadDurable/Ack from the uplink; a call that does I/O holds the mutex while it
 // runs, so a slow fsync in Ack delays Append by that long.
@@ -29,6 +35,10 @@ namespace wattline::edge {
 struct QueueOptions {
   std::string dir;                    // created if missing (not its parents)
   uint64_t segment_bytes = 4u << 20;  // a new segment starts when the next record would not fit
+  // Budget for all segment files together; 0 = unlimited. Otherwise at least 2 * segment_bytes.
+  // A single record larger than the budget is still stored (alone): the budget can be exceeded
+  // by at most one record.
+  uint64_t max_bytes = 0;
 };
 
 class DurableQueue {
@@ -42,6 +52,7 @@ class DurableQueue {
     uint64_t pending_records = 0;  // appended (durable or not) and not acked
     uint64_t disk_bytes = 0;       // bytes in segment files, acked records of a live segment too
     uint64_t segments = 0;
+    uint64_t evicted_records = 0;  // unsent records deleted by the disk budget, ever (persisted)
   };
 
   // Opens the queue in `opts.dir`, recovering what is on disk: every segment is scanned and its
@@ -50,7 +61,9 @@ class DurableQueue {
   // logged as data loss and the rest of that segment skipped. Neither makes Open fail: the
   // connector must keep running. A damaged ack file is logged and treated as "nothing acked"
   // (the server drops what it already has). Segments that are fully acked are deleted.
-  // Errors: only from the file system (directory not creatable or not readable, ...).
+  // Errors: kInvalidArgument for options out of range (empty dir, segment_bytes 0, max_bytes
+  // under 2 * segment_bytes); otherwise only from the file system (directory not creatable or
+  // not readable, ...).
   // REQUIRES: `env` outlives the queue; one DurableQueue per directory at a time.
   [[nodiscard]] static Result<std::unique_ptr<DurableQueue>> Open(Env* env, QueueOptions opts);
 
@@ -61,7 +74,10 @@ class DurableQueue {
   DurableQueue& operator=(const DurableQueue&) = delete;
 
   // Appends `payload` as the next record and returns its seq. Not durable until Sync().
-  // Errors: kInvalidArgument if payload is over kMaxQueuePayloadBytes; storage errors.
+  // Over the disk budget it first evicts the oldest segments (see above): that writes the ack
+  // file (with fsync) before deleting them, so a crash never brings evicted seqs back.
+  // Errors: kInvalidArgument if payload is over kMaxQueuePayloadBytes; storage errors (a failure
+  // to record an eviction leaves the queue as it was and the record unwritten).
   [[nodiscard]] Result<uint64_t> Append(std::string_view payload);
 
   // Makes every record appended so far durable (fdatasync of the active segment, and of the
@@ -93,7 +109,8 @@ class DurableQueue {
   // Failing to delete a segment is only logged; it is retried on the next Ack or Open.
   [[nodiscard]] Status Ack(uint64_t seq);
 
-  // The last acknowledged seq; 0 if none.
+  // The last acknowledged seq (or the last evicted one, if higher); 0 if none. The uplink reads
+  // on from here.
   uint64_t acked_seq() const;
 
   Stats stats() const;
@@ -118,7 +135,9 @@ class DurableQueue {
   Status Recover();
   Status RecoverSegment(uint64_t number, bool is_last, uint64_t* prev_seq);
   Status ReadAckFile();
-  Status WriteAckFile(uint64_t seq);
+  Status WriteAckFile(uint64_t seq, uint64_t evicted);
+  // Evicts the oldest segments until `record_bytes` more fit the budget (see Append).
+  Status EnforceBudget(uint64_t record_bytes);
   Status StartSegment();
   Status SyncLocked();
   void DeleteAckedSegments();
@@ -140,6 +159,7 @@ class DurableQueue {
   uint64_t next_seq_ = 1;
   uint64_t durable_seq_ = 0;
   uint64_t acked_seq_ = 0;
+  uint64_t evicted_records_ = 0;
   Status write_error_;
   Cursor cursor_;
 };

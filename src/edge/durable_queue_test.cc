@@ -9,6 +9,8 @@
 
 #include "core/testing/fault_injection_env.h"
 #include "edge/queue_format.h"
+#include "wire/coding.h"
+#include "wire/crc32c.h"
 
 namespace wattline::edge {
 namespace {
@@ -592,6 +594,241 @@ TEST_F(DurableQueueTest, ConcurrentAppendAndUplink) {
   poller.join();
   EXPECT_EQ(q->stats().pending_records, 0u);
   EXPECT_LE(q->stats().segments, 1u);
+}
+
+// Disk budget. Records of exactly 100 bytes, segments of three records, a budget of three
+// segments: the arithmetic of every test below follows from these.
+class DurableQueueBudgetTest : public DurableQueueTest {
+ protected:
+  static constexpr uint64_t kRecord = 100;
+  static constexpr uint64_t kSegment = 3 * kRecord;
+  static constexpr uint64_t kBudget = 3 * kSegment;
+
+  std::unique_ptr<DurableQueue> OpenBudget(uint64_t max_bytes = kBudget, Env* env = nullptr) {
+    QueueOptions opts;
+    opts.dir = dir_;
+    opts.segment_bytes = kSegment;
+    opts.max_bytes = max_bytes;
+    auto q = DurableQueue::Open(env ? env : PosixEnv(), opts);
+    EXPECT_TRUE(q) << q.error().ToString();
+    return q ? std::move(*q) : nullptr;
+  }
+  // A payload that makes a record of exactly kRecord bytes, recognisable by `i`.
+  static std::string Fixed(uint64_t i) {
+    std::string p = "r" + std::to_string(i) + "-";
+    p.resize(kRecord - kQueueRecordHeaderBytes, '.');
+    return p;
+  }
+  static void AppendFixed(DurableQueue& q, uint64_t first, uint64_t last, bool sync_each = false) {
+    for (uint64_t i = first; i <= last; ++i) {
+      auto seq = q.Append(Fixed(i));
+      ASSERT_TRUE(seq) << seq.error().ToString();
+      ASSERT_EQ(*seq, i);
+      ASSERT_LE(q.stats().disk_bytes, kBudget) << "after record " << i;
+      if (sync_each) {
+        ASSERT_TRUE(q.Sync().ok());
+      }
+    }
+  }
+  // Checks that the queue holds exactly seqs first..last, readable from its read position.
+  static void ExpectHolds(DurableQueue& q, uint64_t first, uint64_t last) {
+    Records r = ReadAll(q, q.acked_seq());
+    ASSERT_EQ(r.size(), last - first + 1);
+    for (uint64_t i = 0; i < r.size(); ++i) {
+      EXPECT_EQ(r[i].seq, first + i);
+      EXPECT_EQ(r[i].payload, Fixed(first + i));
+    }
+  }
+};
+
+TEST_F(DurableQueueBudgetTest, BudgetUnderTwoSegmentsIsInvalidArgument) {
+  QueueOptions opts;
+  opts.dir = dir_;
+  opts.segment_bytes = kSegment;
+  opts.max_bytes = 2 * kSegment - 1;
+  auto q = DurableQueue::Open(PosixEnv(), opts);
+  ASSERT_FALSE(q);
+  EXPECT_EQ(q.error().code(), Code::kInvalidArgument);
+  opts.max_bytes = 2 * kSegment;
+  EXPECT_TRUE(DurableQueue::Open(PosixEnv(), opts));
+}
+
+TEST_F(DurableQueueBudgetTest, UnlimitedByDefault) {
+  auto q = Open(kSegment);
+  for (uint64_t i = 1; i <= 30; ++i) ASSERT_TRUE(q->Append(Fixed(i)));
+  EXPECT_EQ(q->stats().disk_bytes, 30 * kRecord);
+  EXPECT_EQ(q->stats().evicted_records, 0u);
+}
+
+TEST_F(DurableQueueBudgetTest, FullBudgetEvictsOldestSegmentsFirst) {
+  auto q = OpenBudget();
+  AppendFixed(*q, 1, 9);  // exactly the budget: nothing evicted yet
+  EXPECT_EQ(q->stats().evicted_records, 0u);
+  EXPECT_EQ(SegmentFiles().size(), 3u);
+  const std::string oldest = SegmentFiles().front();
+  AppendFixed(*q, 10, 10);  // a fourth segment: the first (seqs 1..3) goes
+  EXPECT_EQ(q->stats().evicted_records, 3u);
+  EXPECT_EQ(q->acked_seq(), 3u);
+  EXPECT_FALSE(fs::exists(oldest));
+  AppendFixed(*q, 11, 30);
+  ASSERT_TRUE(q->Sync().ok());
+  // Segments hold 1-3, 4-6, ...: 28-30 is the active one, 22-27 the two before it.
+  DurableQueue::Stats st = q->stats();
+  EXPECT_EQ(st.evicted_records, 21u);
+  EXPECT_EQ(st.segments, 3u);
+  EXPECT_EQ(st.disk_bytes, kBudget);
+  EXPECT_EQ(st.pending_records, 9u);
+  EXPECT_EQ(q->acked_seq(), 21u);
+  ExpectHolds(*q, 22, 30);
+  // The files left are the three newest ones.
+  std::vector<std::string> files = SegmentFiles();
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_EQ(fs::path(files.back()).filename().string(), "000000000010.seg");
+  EXPECT_EQ(fs::path(files.front()).filename().string(), "000000000008.seg");
+}
+
+TEST_F(DurableQueueBudgetTest, AckedRecordsAreNotCountedAsEvicted) {
+  auto q = OpenBudget();
+  AppendFixed(*q, 1, 6);
+  ASSERT_TRUE(q->Sync().ok());
+  ASSERT_TRUE(q->Ack(2).ok());
+  AppendFixed(*q, 7, 10);  // evicts 1..3, of which only 3 was unsent
+  EXPECT_EQ(q->stats().evicted_records, 1u);
+  EXPECT_EQ(q->acked_seq(), 3u);
+  ASSERT_TRUE(q->Ack(6).ok());
+  AppendFixed(*q, 11, 13);  // evicts 4..6, all acked
+  EXPECT_EQ(q->stats().evicted_records, 1u);
+  ASSERT_TRUE(q->Sync().ok());
+  ExpectHolds(*q, 7, 13);
+}
+
+TEST_F(DurableQueueBudgetTest, ReadingContinuesAfterTheGap) {
+  auto q = OpenBudget();
+  AppendFixed(*q, 1, 6);
+  ASSERT_TRUE(q->Sync().ok());
+  // The uplink has 1..2 in flight when the budget evicts 1..6.
+  auto inflight = q->ReadDurable(q->acked_seq(), 2, SIZE_MAX);
+  ASSERT_TRUE(inflight);
+  ASSERT_EQ(inflight->size(), 2u);
+  AppendFixed(*q, 7, 13);
+  ASSERT_TRUE(q->Sync().ok());
+  EXPECT_EQ(q->acked_seq(), 6u);
+  // The server's late ack of the batch is harmless and does not move the position back.
+  ASSERT_TRUE(q->Ack(2).ok());
+  EXPECT_EQ(q->acked_seq(), 6u);
+  auto next = q->ReadDurable(q->acked_seq(), 3, SIZE_MAX);
+  ASSERT_TRUE(next);
+  ASSERT_EQ(next->size(), 3u);
+  EXPECT_EQ(next->front().seq, 7u);
+  ASSERT_TRUE(q->Ack(9).ok());
+  ExpectHolds(*q, 10, 13);
+}
+
+TEST_F(DurableQueueBudgetTest, EvictionSurvivesReopen) {
+  {
+    auto q = OpenBudget();
+    AppendFixed(*q, 1, 30);
+    ASSERT_TRUE(q->Sync().ok());
+  }
+  auto q = OpenBudget();
+  EXPECT_EQ(q->acked_seq(), 21u);
+  EXPECT_EQ(q->stats().evicted_records, 21u);
+  ExpectHolds(*q, 22, 30);
+  AppendFixed(*q, 31, 33);
+  EXPECT_EQ(q->stats().evicted_records, 24u);
+  // The count goes on in the ack file with the next ack as well.
+  ASSERT_TRUE(q->Sync().ok());
+  ASSERT_TRUE(q->Ack(30).ok());
+  q.reset();
+  q = OpenBudget();
+  EXPECT_EQ(q->stats().evicted_records, 24u);
+  ExpectHolds(*q, 31, 33);
+}
+
+TEST_F(DurableQueueBudgetTest, PowerCutNeverBringsEvictedSeqsBack) {
+  test::FaultInjectionEnv env;
+  {
+    auto q = OpenBudget(kBudget, &env);
+    AppendFixed(*q, 1, 27, /*sync_each=*/true);
+    AppendFixed(*q, 28, 30);  // not synced: lost by the power cut
+  }
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  auto q = OpenBudget(kBudget, &env);
+  EXPECT_GE(q->acked_seq(), 21u);
+  EXPECT_EQ(q->stats().evicted_records, q->acked_seq());
+  Records r = ReadAll(*q, q->acked_seq());
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r.front().seq, q->acked_seq() + 1);
+  EXPECT_EQ(r.back().seq, 27u);
+  auto seq = q->Append(Fixed(28));
+  ASSERT_TRUE(seq);
+  EXPECT_EQ(*seq, 28u);
+}
+
+TEST_F(DurableQueueBudgetTest, SmallerBudgetAtReopenEvictsAtTheNextAppend) {
+  {
+    auto q = Open(kSegment);
+    for (uint64_t i = 1; i <= 30; ++i) ASSERT_TRUE(q->Append(Fixed(i)));
+    ASSERT_TRUE(q->Sync().ok());
+  }
+  auto q = OpenBudget();
+  EXPECT_EQ(q->stats().disk_bytes, 30 * kRecord);
+  EXPECT_EQ(q->acked_seq(), 0u);
+  auto seq = q->Append(Fixed(31));
+  ASSERT_TRUE(seq);
+  EXPECT_EQ(*seq, 31u);
+  EXPECT_LE(q->stats().disk_bytes, kBudget);
+  EXPECT_EQ(q->stats().evicted_records, 24u);  // 25..30 and the new 31 fill three segments
+  ASSERT_TRUE(q->Sync().ok());
+  ExpectHolds(*q, 25, 31);
+}
+
+TEST_F(DurableQueueBudgetTest, RecordLargerThanTheBudgetIsStoredAlone) {
+  auto q = OpenBudget();
+  AppendFixed(*q, 1, 4);
+  auto seq = q->Append(std::string(kBudget + 50, 'x'));
+  ASSERT_TRUE(seq);
+  EXPECT_EQ(*seq, 5u);
+  EXPECT_EQ(q->stats().segments, 1u);
+  EXPECT_EQ(q->stats().evicted_records, 4u);
+  ASSERT_TRUE(q->Sync().ok());
+  Records r = ReadAll(*q, q->acked_seq());
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].seq, 5u);
+}
+
+TEST_F(DurableQueueBudgetTest, FailureToRecordAnEvictionKeepsEverything) {
+  FullDiskEnv env;
+  auto q = OpenBudget(kBudget, &env);
+  AppendFixed(*q, 1, 9);
+  ASSERT_TRUE(q->Sync().ok());
+  env.fail_after_bytes = 0;  // the ack file cannot be written
+  auto seq = q->Append(Fixed(10));
+  ASSERT_FALSE(seq);
+  EXPECT_EQ(seq.error().code(), Code::kResourceExhausted);
+  EXPECT_EQ(q->stats().evicted_records, 0u);
+  EXPECT_EQ(q->acked_seq(), 0u);
+  ExpectHolds(*q, 1, 9);
+}
+
+TEST_F(DurableQueueBudgetTest, AckFileOfVersionOneIsStillRead) {
+  {
+    auto q = Open();
+    AppendFixed(*q, 1, 5);
+    ASSERT_TRUE(q->Sync().ok());
+  }
+  std::string body;
+  body.push_back(static_cast<char>(kAckVersion1));
+  wire::PutFixed64(&body, 3);
+  std::string content;
+  wire::PutFixed32(&content, wire::Crc32c(body));
+  content += body;
+  ASSERT_EQ(content.size(), kAckFileBytes1);
+  std::ofstream(dir_ + "/ack", std::ios::binary | std::ios::trunc) << content;
+  auto q = Open();
+  EXPECT_EQ(q->acked_seq(), 3u);
+  EXPECT_EQ(q->stats().evicted_records, 0u);
+  ExpectHolds(*q, 4, 5);
 }
 
 }  // namespace

@@ -75,8 +75,11 @@ Status EdgeApp::Start(const EdgeConfig& config) {
   fs::create_directories(config.data_dir, ec);
   if (ec)
     return FailedPrecondition("cannot create data folder " + config.data_dir + ": " + ec.message());
-  auto queue =
-      DurableQueue::Open(PosixEnv(), QueueOptions{(fs::path(config.data_dir) / "queue").string()});
+  QueueOptions qopts;
+  qopts.dir = (fs::path(config.data_dir) / "queue").string();
+  qopts.segment_bytes = config.queue_segment_bytes;
+  qopts.max_bytes = config.queue_max_bytes;
+  auto queue = DurableQueue::Open(PosixEnv(), qopts);
   if (!queue) return queue.error();
   d.queue = std::move(*queue);
   spdlog::info("queue: {} records waiting for the server (acked up to {})",
@@ -148,6 +151,10 @@ int RunEdgeMain(int argc, char** argv) {
   options.Add("data_dir", "edge-data", "folder for the store-and-forward queue");
   options.Add("profiles_dir", "profiles", "folder of driver profiles (*.xml)");
   options.Add("sync_interval_ms", "200", "group commit: fsync the queue at most this often");
+  options.Add("queue_max_bytes", "1073741824",
+              "disk budget of the queue; when full the oldest records are deleted (logged as data "
+              "loss); 0 = no limit; at least 2 * queue_segment_bytes");
+  options.Add("queue_segment_bytes", "4194304", "size of one queue segment file");
   options.Add("meters_file", "", "TOML file with [[meter]] tables (as written by wattline-sim)");
   options.Add("uplink.url", "https://127.0.0.1:8443", "the server's base URL (https only)");
   options.Add("uplink.server_cert", "", "the server's TLS certificate (PEM), pinned");
@@ -180,6 +187,14 @@ int RunEdgeMain(int argc, char** argv) {
     return 2;
   }
   config.sync_interval = std::chrono::milliseconds(*sync);
+  auto max_bytes = options.GetInt("queue_max_bytes");
+  auto segment_bytes = options.GetInt("queue_segment_bytes");
+  if (!max_bytes || *max_bytes < 0 || !segment_bytes || *segment_bytes < 1024) {
+    spdlog::critical("queue_max_bytes must be >= 0 and queue_segment_bytes >= 1024");
+    return 2;
+  }
+  config.queue_max_bytes = static_cast<uint64_t>(*max_bytes);
+  config.queue_segment_bytes = static_cast<uint64_t>(*segment_bytes);
   config.server_url = options.Get("uplink.url");
   config.server_cert = options.Get("uplink.server_cert");
   config.token = options.Get("uplink.token");

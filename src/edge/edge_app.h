@@ -21,6 +21,8 @@ struct EdgeConfig {
   std::string data_dir = "edge-data";  // the queue lives in <data_dir>/queue
   std::string profiles_dir = "profiles";
   std::chrono::milliseconds sync_interval{200};  // group commit: fsync at most this often
+  uint64_t queue_max_bytes = 1ull << 30;         // disk budget; oldest records evicted beyond
+  uint64_t queue_segment_bytes = 4u << 20;
   std::string server_url = "https://127.0.0.1:8443";
   std::string server_cert;  // the server's certificate (PEM), pinned
   std::string token;

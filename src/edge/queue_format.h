@@ -4,7 +4,9 @@
 // <dir>/000000000001.seg ...  segments: records back to back, no file header
 //   record  := crc32c:u32 | length:u32 | type:u8 | seq:u64 | payload[length]
 //              (little-endian; the CRC-32C covers length, type, seq and payload)
-// <dir>/ack                   ack file: crc32c:u32 | version:u8 | acked_seq:u64
+// <dir>/ack                   ack file, version 2:
+//                               crc32c:u32 | version:u8 | acked_seq:u64 | evicted_records:u64
+//                             (version 1, still read: crc32c:u32 | version:u8 | acked_seq:u64)
 // <dir>/ack.tmp               an ack being written; ignored and removed at open
 #pragma once
 
@@ -29,7 +31,9 @@ inline constexpr size_t kSegmentNumberDigits = 12;
 
 inline constexpr std::string_view kAckFileName = "ack";
 inline constexpr std::string_view kAckTmpFileName = "ack.tmp";
-inline constexpr uint8_t kAckVersion = 1;
-inline constexpr size_t kAckFileBytes = 4 + 1 + 8;
+inline constexpr uint8_t kAckVersion1 = 1;
+inline constexpr size_t kAckFileBytes1 = 4 + 1 + 8;
+inline constexpr uint8_t kAckVersion = 2;  // the version written
+inline constexpr size_t kAckFileBytes = 4 + 1 + 8 + 8;
 
 }  // namespace wattline::edge

@@ -42,7 +42,8 @@ struct Uplink::State : std::enable_shared_from_this<State> {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 
-  // One attempt: read, send, ack. Returns whether a full batch went out (more may be waiting).
+  // One attempt: read, send, ack. Returns whether the batch was full (by count or size) and more
+  // durable records are waiting: then the next batch goes out at once.
   asio::awaitable<Result<bool>> SendOnce() {
     auto records = queue.ReadDurable(queue.acked_seq(), config.max_records, config.max_bytes);
     if (!records) co_return Fail(records.error());
@@ -53,6 +54,8 @@ struct Uplink::State : std::enable_shared_from_this<State> {
     for (auto& r : *records) batch.records.push_back({r.seq, std::move(r.payload)});
     const uint64_t last = batch.records.back().seq;
     const size_t count = batch.records.size();
+    size_t payload_bytes = 0;
+    for (const auto& r : batch.records) payload_bytes += r.reading.size();
     // Locals rather than braced temporaries in the co_await: GCC 12 miscompiles the latter.
     std::vector<std::pair<std::string, std::string>> headers;
     headers.emplace_back("Authorization", "Bearer " + config.token);
@@ -93,7 +96,12 @@ struct Uplink::State : std::enable_shared_from_this<State> {
       spdlog::info("uplink: delivering again (acked up to {})", acked);
       status.last_error.clear();
     }
-    co_return count >= config.max_records;
+    // A backlog batch is usually cut by max_bytes before max_records; waiting poll_interval
+    // after each would throttle the drain to one batch a second. ReadDurable stops short of
+    // max_bytes by less than one record, so "half of max_bytes" only misses for huge records.
+    const bool full = count >= config.max_records || payload_bytes * 2 >= config.max_bytes;
+    const bool more = full && last < queue.durable_seq();
+    co_return more;
   }
 
   asio::awaitable<void> Loop() {

@@ -41,6 +41,7 @@ http::Response Ingest::Handle(http::Request& req) {
   nlohmann::json live = nlohmann::json::array();
   uint64_t acked = connector->acked_seq;
   uint64_t skipped = 0;
+  uint64_t first_stored = 0;
   for (const wire::BatchRecord& rec : batch->records) {
     if (rec.seq <= connector->acked_seq) {
       ++skipped;
@@ -70,6 +71,7 @@ http::Response Ingest::Handle(http::Request& req) {
            {"value", std::isfinite(v.value) ? nlohmann::json(v.value) : nlohmann::json()},
            {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
     }
+    if (first_stored == 0) first_stored = rec.seq;
     acked = rec.seq;
   }
   if (Status s = store_.Append(samples); !s.ok()) {
@@ -86,8 +88,10 @@ http::Response Ingest::Handle(http::Request& req) {
   ++batches_;
   if (skipped)
     spdlog::info("connector {}: {} records were already stored", connector->name, skipped);
-  spdlog::debug("connector {}: {} samples stored, acked {}", connector->name, samples.size(),
-                acked);
+  if (first_stored != 0) {
+    spdlog::debug("connector {}: records {}..{} stored ({} samples)", connector->name, first_stored,
+                  acked, samples.size());
+  }
   if (!live.empty()) {
     hub_.Publish(connector->tenant_id, nlohmann::json{{"type", "values"}, {"values", live}}.dump());
   }

@@ -46,6 +46,14 @@ class Proc:
     def running(self):
         return self.popen.poll() is None
 
+    def kill(self):
+        """SIGKILL (this process only, by its PID); returns the exit code (-9 if it was running)."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait()
+        self.log.close()
+        return self.popen.returncode
+
     def stop(self, timeout=20):
         """SIGTERM, wait; returns the exit code. SIGKILL only if it does not end in time."""
         if self.popen.poll() is None:
@@ -138,7 +146,7 @@ class Stack:
         self.procs["peer"] = proc
         return int(line.split()[1])
 
-    def start_server(self):
+    def start_server(self, extra_args=()):
         port_file = os.path.join(self.dir, "server.port")
         if os.path.exists(port_file):
             os.remove(port_file)
@@ -146,7 +154,7 @@ class Stack:
         self.procs["server"] = Proc("server", [
             os.path.join(BIN_DIR, "wattline-server"), "--config", "server.toml", "--listen", listen,
             "--data_dir", "server", "--web_root", os.path.join(SOURCE_DIR, "web", "dist"),
-            "--port_file", port_file], self.dir)
+            "--port_file", port_file, *extra_args], self.dir)
         def read_port():
             with open(port_file) as f:
                 return f.read().strip()
@@ -158,12 +166,12 @@ class Stack:
         with open(os.path.join(self.dir, "server", "initial-admin-password")) as f:
             return f.read().strip()
 
-    def start_edge(self):
+    def start_edge(self, extra_args=()):
         self.procs["edge"] = Proc("edge", [
             os.path.join(BIN_DIR, "wattline-edge"), "--name", "edge-1", "--data_dir", "edge",
             "--profiles_dir", os.path.join(SOURCE_DIR, "profiles"), "--meters_file", self.meters_file,
             "--uplink.url", f"https://127.0.0.1:{self.server_port}", "--uplink.server_cert", self.cert,
-            "--uplink.token", TOKEN], self.dir)
+            "--uplink.token", TOKEN, *extra_args], self.dir)
 
     def stop(self, name):
         proc = self.procs.pop(name)
