@@ -14,6 +14,7 @@
 #include <set>
 
 #include "edge/adaptive_plan.h"
+#include "edge/meter_contact.h"
 #include "modbus/tcp_client.h"
 #include "profiles/read_plan.h"
 
@@ -129,8 +130,10 @@ struct Poller::State {
     AdaptiveReads reads;
     modbus::Client* client = nullptr;
     std::unique_ptr<asio::steady_timer> timer;
-    int64_t offset_ms = 0;  // the meter's slot within its cycle (PollerOptions::stagger)
-    MeterStatus status;     // guarded by State::mutex
+    int64_t offset_ms = 0;           // the meter's slot within its cycle (PollerOptions::stagger)
+    int64_t first_poll_ms = 0;       // scheduled time of the first successful poll
+    int64_t next_clock_sync_ms = 0;  // 0: not scheduled
+    MeterStatus status;              // guarded by State::mutex
     MonotonicTime last_error_log{};
     uint64_t errors_since_log = 0;
   };
@@ -221,6 +224,97 @@ asio::awaitable<void> PollOnce(std::shared_ptr<State> st, State::Meter& m, int64
   }
 }
 
+// A failure that says nothing about the meter (it is unreachable or we are stopping): first
+// contact is tried again after the next successful poll.
+bool Transient(const Status& s) {
+  return s.code() == Code::kUnavailable || s.code() == Code::kDeadlineExceeded ||
+         s.code() == Code::kCancelled;
+}
+
+// Identity, clock and recorded history of a meter, once after its first successful poll.
+asio::awaitable<void> FirstContact(std::shared_ptr<State> st, State::Meter& m) {
+  const profiles::Profile& profile = *m.profile;
+  Status problem;
+  auto identity = co_await ReadIdentity(*m.client, m.config.unit_id, profile);
+  if (st->stopped || (!identity && Transient(identity.error()))) co_return;
+  if (!identity) problem = identity.error();
+  if (profile.clock) {
+    auto drift = co_await ReadClockDrift(*m.client, m.config.unit_id, profile, st->time);
+    if (st->stopped || (!drift && Transient(drift.error()))) co_return;
+    std::lock_guard lock(st->mutex);
+    m.status.clock_known = drift.has_value();
+    m.status.clock_drift_ms = drift ? drift->count() : 0;
+    m.status.clock_error = drift ? Status::Ok() : drift.error();
+  }
+  uint32_t delivered = 0;
+  if (profile.history) {
+    auto records = co_await ReadHistory(*m.client, m.config.unit_id, profile, st->time);
+    if (st->stopped || (!records && Transient(records.error()))) co_return;
+    auto spec = profiles::HistoryRecordSpec(profile);
+    if (!records) {
+      problem = records.error();
+    } else if (!spec) {
+      problem = spec.error();
+    } else {
+      // Oldest first, and only what lies before the first poll: the live readings cover the rest.
+      for (auto it = records->rbegin(); it != records->rend(); ++it) {
+        const int64_t end_ms = ToUnixMs(SystemTime(it->end));
+        if (end_ms >= m.first_poll_ms) continue;
+        wire::SignalValue v{spec->name, spec->unit, spec->kind, it->value, it->quality};
+        std::vector<wire::SignalValue> values{std::move(v)};
+        try {
+          st->sink(
+              wire::MeterReading{m.config.key, profile.DisplayName(), end_ms, std::move(values)});
+        } catch (const std::exception& e) {
+          spdlog::error("meter {}: reading sink failed: {}", m.config.key, e.what());
+        }
+        ++delivered;
+      }
+    }
+  }
+  if (!problem.ok()) {
+    spdlog::warn("meter {}: first contact: {}", m.config.key, problem.ToString());
+  } else {
+    spdlog::info("meter {}: first contact: {} identity values, {} recorded values", m.config.key,
+                 identity->size(), delivered);
+  }
+  std::lock_guard lock(st->mutex);
+  m.status.contacted = true;
+  if (identity) m.status.identity = std::move(*identity);
+  m.status.history_records = delivered;
+  m.status.contact_error = problem;
+}
+
+// The next `time_of_day` (UTC) strictly after `now_ms`.
+int64_t NextDaily(int64_t now_ms, std::chrono::seconds time_of_day) {
+  constexpr int64_t kDayMs = 86'400'000;
+  int64_t at = now_ms / kDayMs * kDayMs + time_of_day.count() * 1000;
+  while (at <= now_ms) at += kDayMs;
+  return at;
+}
+
+asio::awaitable<void> ClockSync(std::shared_ptr<State> st, State::Meter& m) {
+  auto result = co_await SyncClock(*m.client, m.config.unit_id, *m.profile, st->time);
+  if (st->stopped) co_return;
+  {
+    std::lock_guard lock(st->mutex);
+    if (result) {
+      m.status.clock_known = true;
+      m.status.clock_drift_ms = result->drift_after.count();
+      m.status.last_clock_sync_ms = ToUnixMs(st->time.SystemNow());
+      m.status.clock_error = Status::Ok();
+    } else {
+      m.status.clock_error = result.error();
+    }
+  }
+  if (result) {
+    spdlog::info("meter {}: clock set (was {} ms off, now {} ms)", m.config.key,
+                 result->drift_before.count(), result->drift_after.count());
+  } else {
+    spdlog::warn("meter {}: clock sync failed: {}", m.config.key, result.error().ToString());
+  }
+}
+
 asio::awaitable<void> PollLoop(std::shared_ptr<State> st, size_t index) {
   State::Meter& m = st->meters[index];
   const int64_t cycle_ms = m.config.cycle.count();
@@ -234,6 +328,16 @@ asio::awaitable<void> PollLoop(std::shared_ptr<State> st, size_t index) {
     co_await m.timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (st->stopped) break;
     co_await PollOnce(st, m, scheduled_ms);
+    if (st->stopped) break;
+    const bool polled = m.status.last_success_ts_ms == scheduled_ms;  // only this thread writes it
+    if (polled && m.first_poll_ms == 0) m.first_poll_ms = scheduled_ms;
+    if (polled && !m.status.contacted) co_await FirstContact(st, m);
+    if (st->stopped) break;
+    if (polled && m.next_clock_sync_ms != 0 && scheduled_ms >= m.next_clock_sync_ms) {
+      co_await ClockSync(st, m);
+      m.next_clock_sync_ms =
+          NextDaily(ToUnixMs(st->time.SystemNow()), *st->options.clock_sync_time);
+    }
   }
 }
 
@@ -328,6 +432,9 @@ Status Poller::Start() {
     }
     m.client = client.get();
     m.timer = std::make_unique<asio::steady_timer>(st.io);
+    if (st.options.clock_sync_time && m.profile->clock) {
+      m.next_clock_sync_ms = NextDaily(ToUnixMs(st.time.SystemNow()), *st.options.clock_sync_time);
+    }
   }
   st.started = true;
   for (size_t i = 0; i < st.meters.size(); ++i) {

@@ -13,6 +13,12 @@
 // at most once a minute, and on recovery); it never stops the poller and never delays meters on
 // other endpoints. A poll that overruns its cycle skips the missed slots.
 //
+// After a meter's first successful poll the poller reads, once, its identity signals and (when
+// the profile has <history>) its recorded interval values, delivering those older than the first
+// poll as readings of the history signal, so nothing the meter recorded before is lost; and it
+// reads the meter's clock. Once a day (PollerOptions::clock_sync_time) it sets the clocks of the
+// meters whose profile has <clock> (edge/meter_contact.h). Results are in MeterStatus.
+//
 // Thread-safety: construct, Start and Stop on the io_context's thread (or before it runs); the
 // sink is called on that thread. Statuses() is safe from any thread. The registry must outlive
 // the poller; after Stop the io_context must run once more to let coroutines finish (or be
@@ -25,7 +31,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +84,16 @@ struct MeterStatus {
   uint64_t split_count = 0;            // block reads split after exception 02/03 (learned)
   int64_t last_success_ts_ms = 0;      // scheduled time of the last successful poll, 0: none
   int64_t slot_offset_ms = 0;          // the meter's slot: polled at multiples of its cycle + this
+  // First contact (after the first successful poll): identity and recorded history.
+  bool contacted = false;
+  std::map<std::string, std::string> identity;  // "serial_number" -> "70000042", ...
+  uint32_t history_records = 0;                 // recorded values delivered at first contact
+  Status contact_error;                         // what first contact could not read
+  // The meter's clock (profiles with <clock>): read at first contact and at each daily sync.
+  bool clock_known = false;
+  int64_t clock_drift_ms = 0;      // meter clock minus the connector's, at the last read
+  int64_t last_clock_sync_ms = 0;  // wall-clock time of the last successful sync, 0: none
+  Status clock_error;              // of the last clock read or sync
 };
 
 struct PollerOptions {
@@ -84,6 +102,9 @@ struct PollerOptions {
   // configuration order) is polled at every multiple of c plus k*c/n, and its readings carry
   // that time. Off: every meter is polled at the multiples of its cycle.
   bool stagger = true;
+  // Daily clock synchronization of every meter whose profile has a <clock>: each day at this
+  // time (UTC, after midnight) the meter's clock is set to the connector's. nullopt: off.
+  std::optional<std::chrono::seconds> clock_sync_time = std::chrono::minutes(5);
 };
 
 class Poller {

@@ -168,11 +168,17 @@ TEST_F(PollerTest, GarbageAndWrongTransactionIdDoNotDelayOthers) {
 TEST_F(PollerTest, GatewayMetersArePolledOneAfterAnotherWithBusTiming) {
   constexpr uint32_t kBaud = 38400;
   sim::Gateway gateway(io_, {.baud = kBaud});
-  std::vector<std::pair<uint8_t, std::chrono::steady_clock::time_point>> arrivals;
+  struct Arrival {
+    std::chrono::steady_clock::time_point at;
+    size_t request_size;
+    size_t response_size;
+  };
+  std::vector<Arrival> arrivals;
   for (uint8_t unit : {1, 2, 3}) {
     gateway.AddUnit(unit, [&arrivals](uint8_t u, std::string_view pdu) {
-      arrivals.emplace_back(u, std::chrono::steady_clock::now());
-      return ZeroMeter(u, pdu);
+      std::string reply = ZeroMeter(u, pdu);
+      arrivals.push_back({std::chrono::steady_clock::now(), pdu.size(), reply.size()});
+      return reply;
     });
   }
   ASSERT_TRUE(gateway.Listen("127.0.0.1", 0).ok());
@@ -188,14 +194,17 @@ TEST_F(PollerTest, GatewayMetersArePolledOneAfterAnotherWithBusTiming) {
   poller.Stop();
   for (const auto& m : meters) EXPECT_GE(readings_[m.key].size(), 2u) << m.key;
   ASSERT_GE(arrivals.size(), 6u);
-  // All three meters are due at the same second; the gateway's line serializes them, so each
-  // request arrives only after the previous exchange's time on the wire.
-  auto request_pdu = modbus::EncodeReadRequest({3, 19000, 78}).value();
-  auto bus = sim::Gateway::BusTime(request_pdu.size(), 2 + 2 * 78, kBaud);
-  EXPECT_GT(bus, std::chrono::milliseconds(40));
+  // All three meters are due at the same second (one endpoint, one slot); the gateway's line
+  // serializes them, so each request arrives only after the previous reply and itself have
+  // crossed the wire (besides the block reads there are the identity reads of first contact).
+  auto block_bus =
+      sim::Gateway::BusTime(modbus::EncodeReadRequest({3, 19000, 78})->size(), 2 + 2 * 78, kBaud);
+  EXPECT_GT(block_bus, std::chrono::milliseconds(40));
   int close_pairs = 0;
   for (size_t i = 1; i < arrivals.size(); ++i) {
-    auto gap = arrivals[i].second - arrivals[i - 1].second;
+    auto gap = arrivals[i].at - arrivals[i - 1].at;
+    auto bus =
+        sim::Gateway::BusTime(arrivals[i].request_size, arrivals[i - 1].response_size, kBaud);
     if (gap < std::chrono::milliseconds(500)) {  // same cycle
       ++close_pairs;
       EXPECT_GE(gap, bus) << "request " << i;
@@ -254,6 +263,96 @@ TEST_F(PollerTest, ProfilePauseSpacesRequestsToOneEndpoint) {
   ASSERT_GE(arrivals.size(), 4u);
   for (size_t i = 1; i < arrivals.size(); ++i)
     EXPECT_GE(arrivals[i] - arrivals[i - 1], 150ms) << "request " << i;
+}
+
+// First contact with a meter whose profile has <clock> and <history> (testdata): the recorded
+// 15-minute values before the first poll arrive as readings, in the connector's time although
+// the meter's clock is an hour behind; the daily clock sync then sets the meter's clock.
+TEST(PollerContactTest, DeliversRecordedHistoryAndSyncsTheClock) {
+  asio::io_context io;
+  profiles::ProfileRegistry registry;
+  auto profile = profiles::LoadProfile(WATTLINE_TESTDATA_DIR "/profiles/wattline-test-history.xml");
+  ASSERT_TRUE(profile.has_value()) << profile.error().ToString();
+  const std::string id = profile->id;
+  ASSERT_TRUE(registry.Add(std::move(*profile)).ok());
+  sim::MeterFault skew{"meter-01", {}};
+  skew.config.clock_offset_s = -3600;
+  sim::Fleet fleet(io, sim::FleetOptions{.host = "127.0.0.1",
+                                         .base_port = 0,
+                                         .seed = 5,
+                                         .types = {{id, 1}},
+                                         .profiles = &registry,
+                                         .faults = {skew}});
+  ASSERT_TRUE(fleet.Start().ok());
+  ASSERT_EQ(fleet.clock(0).offset, std::chrono::hours(-1));
+  const auto& e = fleet.endpoints()[0];
+  std::vector<MeterConfig> meters{{e.key, e.host, e.port, e.unit_id, id, 1000ms}};
+  PollerOptions options;
+  const int64_t now_s = ToUnixMs(RealTime().SystemNow()) / 1000;
+  options.clock_sync_time = std::chrono::seconds((now_s + 3) % 86400);  // in about 3 s
+  std::vector<wire::MeterReading> live, recorded;
+  Poller poller(
+      io, registry, meters,
+      [&](wire::MeterReading r) { (r.values.size() == 1 ? recorded : live).push_back(r); },
+      options);
+  ASSERT_TRUE(poller.Start().ok());
+  io.run_for(5500ms);
+  poller.Stop();
+
+  ASSERT_GE(live.size(), 3u);
+  auto status = poller.Statuses()[0];
+  EXPECT_TRUE(status.contacted);
+  EXPECT_TRUE(status.contact_error.ok()) << status.contact_error.ToString();
+  ASSERT_EQ(recorded.size(), 96u);
+  EXPECT_EQ(status.history_records, 96u);
+  for (size_t i = 0; i < recorded.size(); ++i) {
+    const auto& r = recorded[i];
+    EXPECT_EQ(r.values[0].signal, "active_energy_import");
+    EXPECT_EQ(r.values[0].quality, Quality::kGood);
+    EXPECT_LT(r.ts_ms, live.front().ts_ms);
+    // On the quarter hour of the connector's clock, to the meter clock's one-second resolution.
+    int64_t off_grid = r.ts_ms % 900'000;
+    EXPECT_TRUE(off_grid <= 1000 || off_grid >= 899'000) << r.ts_ms;
+    if (i > 0) {
+      EXPECT_EQ(r.ts_ms - recorded[i - 1].ts_ms, 900'000);  // oldest first
+      EXPECT_GE(r.values[0].value, recorded[i - 1].values[0].value);
+    }
+  }
+  // The newest record is not above the live counter read after it.
+  double live_counter = 0;
+  for (const auto& v : live.front().values) {
+    if (v.signal == "active_energy_import") live_counter = v.value;
+  }
+  EXPECT_LE(recorded.back().values[0].value, live_counter * (1 + 1e-6));
+  // The clock sync ran: the meter's clock is the connector's again.
+  EXPECT_GT(status.last_clock_sync_ms, 0);
+  EXPECT_TRUE(status.clock_error.ok()) << status.clock_error.ToString();
+  EXPECT_LT(std::abs(status.clock_drift_ms), 1500);
+  EXPECT_LT(std::chrono::abs(fleet.clock(0).offset), std::chrono::milliseconds(1500));
+}
+
+TEST_F(PollerTest, FirstContactReadsTheIdentity) {
+  sim::Fleet eastron(io_, sim::FleetOptions{.host = "127.0.0.1",
+                                            .base_port = 0,
+                                            .seed = 7,
+                                            .types = {{"eastron-sdm630", 1}},
+                                            .profiles = &registry_});
+  ASSERT_TRUE(eastron.Start().ok());
+  const auto& e = eastron.endpoints()[0];
+  std::vector<MeterConfig> meters{{e.key, e.host, e.port, e.unit_id, e.profile, 1000ms}};
+  Poller poller(io_, registry_, meters, [](wire::MeterReading) {});
+  ASSERT_TRUE(poller.Start().ok());
+  RunFor(2500ms);
+  poller.Stop();
+  auto status = poller.Statuses()[0];
+  EXPECT_TRUE(status.contacted);
+  EXPECT_TRUE(status.contact_error.ok()) << status.contact_error.ToString();
+  ASSERT_EQ(status.identity.count("serial_number"), 1u);
+  EXPECT_EQ(status.identity["serial_number"],
+            eastron.register_map(0)->IdentityText("serial_number"));
+  EXPECT_FALSE(status.identity["serial_number"].empty());
+  EXPECT_EQ(status.history_records, 0u);  // no <history>
+  EXPECT_FALSE(status.clock_known);       // no <clock>
 }
 
 TEST_F(PollerTest, UnknownProfileFailsStart) {

@@ -57,6 +57,11 @@ class Client {
                                                                       uint16_t address,
                                                                       uint16_t count);
 
+  // Writes `values` (1..123 registers) at protocol address `address` with function 16 and checks
+  // that the reply echoes address and count; an exception response becomes ExceptionStatus().
+  boost::asio::awaitable<Status> WriteRegisters(uint8_t unit, uint16_t address,
+                                                std::vector<uint16_t> values);
+
   // Closes the connection and fails queued and in-flight requests with kCancelled.
   virtual void Close() = 0;
 
