@@ -42,6 +42,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_report.h"
 #include "core/flags.h"
 #include "core/program.h"
 #include "core/status.h"
@@ -438,27 +439,6 @@ Result<FleetFigures> MeasureFleet(const std::filesystem::path& profiles_dir, int
 
 // ---------------------------------------------------------------------------------------------
 // Report.
-
-// Warnings about conditions that make the figures unrepresentative. `load1` is the 1-minute
-// load average before the benchmark started.
-std::string BuildNotes(double load1) {
-  std::string notes;
-  if (load1 >= 0.5) {
-    notes += fmt::format(
-        "\n> WARNING: load average {:.1f} before the run: other processes compete for the CPUs "
-        "and inflate the latencies.",
-        load1);
-  }
-#ifndef NDEBUG
-  notes += "\n> WARNING: assertions on (NDEBUG not defined): figures are not representative.";
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  notes += "\n> WARNING: built with sanitizers: figures are not representative.";
-#endif
-  return notes;
-}
-
-const char* Verdict(bool pass) { return pass ? "met" : "MISSED"; }
 
 void PrintTable(const Throughput& t, int requests, int runs, const FleetFigures& f, double load1) {
   const double ratio = t.ours_rps / t.libmodbus_rps;

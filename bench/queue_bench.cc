@@ -44,6 +44,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_report.h"
 #include "core/env.h"
 #include "core/flags.h"
 #include "core/program.h"
@@ -464,24 +465,6 @@ Result<CodecFigures> MeasureCodec(const std::string& dir, int meters, int64_t se
 
 // ---------------------------------------------------------------------------------------------
 // Report.
-
-std::string BuildNotes(double load1) {
-  std::string notes;
-  if (load1 >= 0.5) {
-    notes += fmt::format(
-        "\n> WARNING: load average {:.1f} before the run: other processes compete for the CPUs.",
-        load1);
-  }
-#ifndef NDEBUG
-  notes += "\n> WARNING: assertions on (NDEBUG not defined): figures are not representative.";
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  notes += "\n> WARNING: built with sanitizers: figures are not representative.";
-#endif
-  return notes;
-}
-
-const char* Verdict(bool pass) { return pass ? "met" : "MISSED"; }
 
 void PrintTable(const AppendFigures& a, const DrainFigures& d, const CodecFigures& c, int meters,
                 int64_t backlog_s, double load1, const std::string& dir) {
