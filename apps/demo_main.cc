@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   options.Add("data_dir", "demo-data", "folder for the server's and the connector's data");
   options.Add("web_root", "web/dist", "folder of the built browser app");
   options.Add("profiles_dir", "profiles", "folder of driver profiles");
+  options.Add("connector_listen", "127.0.0.1:8444",
+              "address and port of the connector's own web UI (HTTPS); empty = off");
+  options.Add("connector_web_root", "web/dist-connector", "folder of the built connector UI");
   if (auto exit_code = StartProgram(options, argc, argv, "demo")) return *exit_code;
   auto meters = options.GetInt("meters");
   if (!meters || *meters < 1 || *meters > 1000) {
@@ -70,6 +73,8 @@ int main(int argc, char** argv) {
   ec.server_url = "https://127.0.0.1:" + std::to_string(server.port());
   ec.server_cert = server.tls_cert_path();
   ec.token = token;
+  ec.web_listen = options.Get("connector_listen");
+  ec.web_root = options.Get("connector_web_root");
   for (const auto& e : fleet.endpoints()) {
     ec.meters.push_back(
         {e.key, e.host, e.port, e.unit_id, e.profile, std::chrono::milliseconds(1000)});
@@ -95,6 +100,9 @@ int main(int argc, char** argv) {
             << "  (the certificate is self-signed: accept it in the browser)\n"
             << "  Log in as user 'admin' with password '"
             << (password.empty() ? "<changed: see your records>" : password) << "'\n"
+            << (ec.web_listen.empty() ? std::string()
+                                      : "  The connector's own page: https://" + ec.web_listen +
+                                            "/ (user 'admin', password 'wattline' until changed)\n")
             << "  Stop with Ctrl-C.\n"
             << std::endl;
 

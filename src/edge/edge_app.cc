@@ -15,6 +15,7 @@
 #include "core/program.h"
 #include "core/run_until_signal.h"
 #include "discovery/discover_cli.h"
+#include "edge/web/web_api.h"
 #include "http/tls.h"
 #include "profiles/profile_registry.h"
 #include "wire/reading_codec.h"
@@ -25,10 +26,17 @@ namespace fs = std::filesystem;
 
 struct EdgeApp::Impl {
   asio::io_context& io;
-  profiles::ProfileRegistry registry;
+  // Replaced when drivers are uploaded or deleted in the web UI; the old ones are kept because
+  // a stopped poller's coroutines may still point into them until they finish.
+  std::unique_ptr<profiles::ProfileRegistry> registry;
+  std::vector<std::unique_ptr<profiles::ProfileRegistry>> retired_registries;
   std::unique_ptr<DurableQueue> queue;
   std::unique_ptr<Poller> poller;
+  std::vector<MeterConfig> meters;  // what the poller polls
+  std::unique_ptr<web::ConnectorWeb> web;
   std::unique_ptr<Uplink> uplink;
+  std::unique_ptr<Claimer> claimer;  // only while no token is configured
+  std::string name, server_url;
   asio::steady_timer sync_timer;
   std::chrono::milliseconds sync_interval{200};
   bool stopped = false;
@@ -36,6 +44,49 @@ struct EdgeApp::Impl {
   uint64_t readings = 0;
 
   explicit Impl(asio::io_context& io) : io(io), sync_timer(io) {}
+
+  // Polls `next` from now on: a stopped poller is replaced by a new one (its counters restart).
+  Status RestartPoller(std::vector<MeterConfig> next) {
+    if (poller) poller->Stop();
+    poller = std::make_unique<Poller>(io, *registry, next,
+                                      [this](wire::MeterReading r) { Store(std::move(r)); });
+    meters = std::move(next);
+    return poller->Start();
+  }
+
+  Status ReloadDrivers(const std::string& profiles_dir, const std::string& data_dir) {
+    auto next = web::LoadDrivers(profiles_dir, fs::path(data_dir) / "drivers");
+    if (!next) return next.error();
+    // The running poller points into the old registry until the web UI restarts it.
+    retired_registries.push_back(std::move(registry));
+    registry = std::move(*next);
+    return Status::Ok();
+  }
+
+  web::UplinkInfo UplinkInfo() const {
+    web::UplinkInfo info;
+    info.server_url = server_url;
+    if (uplink) {
+      UplinkStatus u = uplink->status();
+      info.last_error = u.last_error;
+      info.last_success_ms = u.last_success_ms;
+      info.batches_sent = u.batches_sent;
+      info.failures = u.failures;
+    }
+    if (queue) {
+      DurableQueue::Stats st = queue->stats();
+      info.queue_pending = st.pending_records;
+      info.queue_disk_bytes = st.disk_bytes;
+      info.queue_evicted = st.evicted_records;
+      // The oldest unsent reading's time (this moves the queue's read cursor: the uplink's next
+      // read rescans one segment, which only costs time while someone looks at diagnostics).
+      if (auto oldest = queue->ReadDurable(queue->acked_seq(), 1, 1 << 20);
+          oldest && !oldest->empty()) {
+        if (auto r = wire::DecodeReading(oldest->front().payload)) info.oldest_unsent_ms = r->ts_ms;
+      }
+    }
+    return info;
+  }
 
   void Store(wire::MeterReading reading) {
     if (queue_failed) return;
@@ -70,11 +121,14 @@ EdgeApp::~EdgeApp() { Stop(); }
 
 Status EdgeApp::Start(const EdgeConfig& config) {
   Impl& d = *impl_;
-  if (Status s = d.registry.LoadDirectory(config.profiles_dir); !s.ok()) return s;
   std::error_code ec;
   fs::create_directories(config.data_dir, ec);
   if (ec)
     return FailedPrecondition("cannot create data folder " + config.data_dir + ": " + ec.message());
+  // Bundled drivers and the ones uploaded in the web UI (<data_dir>/drivers).
+  auto registry = web::LoadDrivers(config.profiles_dir, fs::path(config.data_dir) / "drivers");
+  if (!registry) return registry.error();
+  d.registry = std::move(*registry);
   QueueOptions qopts;
   qopts.dir = (fs::path(config.data_dir) / "queue").string();
   qopts.segment_bytes = config.queue_segment_bytes;
@@ -85,19 +139,62 @@ Status EdgeApp::Start(const EdgeConfig& config) {
   spdlog::info("queue: {} records waiting for the server (acked up to {})",
                d.queue->last_seq() - d.queue->acked_seq(), d.queue->acked_seq());
 
-  auto hp = ParseHttpsUrl(config.server_url);
-  if (!hp) return hp.error();
-  if (config.server_cert.empty()) {
-    return FailedPrecondition(
-        "uplink.server_cert is not set: the connector pins the server's certificate");
+  // Without a token the connector claims itself (edge/claiming.h); without a URL it only
+  // polls and queues until one is configured.
+  const bool claiming = config.token.empty() && !config.server_url.empty();
+  d.name = config.name;
+  d.server_url = config.server_url;
+  Result<std::pair<std::string, uint16_t>> hp = std::make_pair(std::string(), uint16_t{0});
+  std::shared_ptr<asio::ssl::context> tls;
+  if (!config.server_url.empty()) {
+    hp = ParseHttpsUrl(config.server_url);
+    if (!hp) return hp.error();
   }
-  auto tls = http::MakePinnedClientContext(config.server_cert);
-  if (!tls) return tls.error();
-  if (config.token.empty()) return FailedPrecondition("uplink.token is not set");
+  if (!config.token.empty()) {
+    if (config.server_cert.empty()) {
+      return FailedPrecondition(
+          "uplink.server_cert is not set: the connector pins the server's certificate");
+    }
+    auto pinned = http::MakePinnedClientContext(config.server_cert);
+    if (!pinned) return pinned.error();
+    tls = *pinned;
+  }
 
-  d.poller = std::make_unique<Poller>(d.io, d.registry, config.meters,
-                                      [&d](wire::MeterReading r) { d.Store(std::move(r)); });
-  if (Status s = d.poller->Start(); !s.ok()) return s;
+  if (config.web_listen.empty()) {
+    if (Status s = d.RestartPoller(config.meters); !s.ok()) return s;
+  } else {
+    // The web UI adds its own meters (<data_dir>/meters.toml) and starts the poller.
+    web::WebApiConfig wc;
+    wc.data_dir = config.data_dir;
+    wc.profiles_dir = config.profiles_dir;
+    wc.connector_id = config.name;
+    wc.version = WATTLINE_VERSION;
+    wc.config_meters = config.meters;
+    web::ConnectorHooks hooks;
+    hooks.registry = [&d]() -> const profiles::ProfileRegistry& { return *d.registry; };
+    hooks.reload_drivers = [&d, config] {
+      return d.ReloadDrivers(config.profiles_dir, config.data_dir);
+    };
+    hooks.apply_meters = [&d](const std::vector<MeterConfig>& m) { return d.RestartPoller(m); };
+    hooks.meter_statuses = [&d] {
+      return d.poller ? d.poller->Statuses() : std::vector<MeterStatus>{};
+    };
+    hooks.uplink = [&d] { return d.UplinkInfo(); };
+    hooks.claim = [this] {
+      ClaimState c = claim_state();
+      return nlohmann::json{{"available", true},
+                            {"phase", std::string(ClaimPhaseName(c.phase))},
+                            {"claim_code", c.claim_code},
+                            {"server_url", c.server_url},
+                            {"fingerprint", c.server_fingerprint},
+                            {"connector_name", c.connector_name},
+                            {"last_error", c.last_error},
+                            {"expires_ms", c.expires_ms}};
+    };
+    d.web = std::make_unique<web::ConnectorWeb>(d.io, wc, hooks);
+    web::WebOptions wo{config.web_listen, config.web_root, config.web_port_file};
+    if (Status s = d.web->Start(wo); !s.ok()) return s;
+  }
   d.sync_interval = config.sync_interval;
   asio::co_spawn(d.io, d.SyncLoop(), asio::detached);
 
@@ -106,10 +203,32 @@ Status EdgeApp::Start(const EdgeConfig& config) {
   up.host = hp->first;
   up.port = hp->second;
   up.token = config.token;
-  d.uplink = std::make_unique<Uplink>(d.io, *d.queue, up, *tls);
-  d.uplink->Start();
-  spdlog::info("connector '{}': polling {} meters, sending to {}", config.name,
-               config.meters.size(), config.server_url);
+  if (claiming) {
+    ClaimerConfig cc;
+    cc.data_dir = config.data_dir;
+    cc.name = config.name;
+    cc.version = WATTLINE_VERSION;
+    cc.server_cert = config.server_cert;
+    d.claimer = std::make_unique<Claimer>(d.io, cc, [&d, up](const ConnectorIdentity& id) mutable {
+      if (d.stopped) return;
+      auto pinned = http::MakeFingerprintPinnedClientContext(id.server_fingerprint);
+      if (!pinned) {
+        spdlog::critical("claiming: {}", pinned.error().ToString());
+        return;
+      }
+      up.connector_id = id.name;
+      up.token = id.token;
+      d.uplink = std::make_unique<Uplink>(d.io, *d.queue, up, *pinned);
+      d.uplink->Start();
+      spdlog::info("connector '{}': sending to {}:{}", id.name, up.host, up.port);
+    });
+    if (Status s = d.claimer->Start(config.server_url); !s.ok()) return s;
+  } else if (tls) {
+    d.uplink = std::make_unique<Uplink>(d.io, *d.queue, up, tls);
+    d.uplink->Start();
+  }
+  spdlog::info("connector '{}': polling {} meters, sending to {}", config.name, d.meters.size(),
+               config.server_url.empty() ? "nobody (no uplink.url)" : config.server_url);
   return Status::Ok();
 }
 
@@ -117,8 +236,10 @@ void EdgeApp::Stop() {
   Impl& d = *impl_;
   if (d.stopped) return;
   d.stopped = true;
+  if (d.web) d.web->Stop();
   if (d.poller) d.poller->Stop();
   d.sync_timer.cancel();
+  if (d.claimer) d.claimer->Stop();
   if (d.uplink) d.uplink->Stop();
   if (d.queue && !d.queue_failed) {
     if (Status s = d.queue->Sync(); !s.ok()) {
@@ -136,6 +257,17 @@ std::vector<MeterStatus> EdgeApp::meter_statuses() const {
 
 UplinkStatus EdgeApp::uplink_status() const {
   return impl_->uplink ? impl_->uplink->status() : UplinkStatus{};
+}
+
+ClaimState EdgeApp::claim_state() const {
+  if (impl_->claimer) return impl_->claimer->state();
+  ClaimState s;
+  s.server_url = impl_->server_url;
+  if (impl_->uplink) {
+    s.phase = ClaimPhase::kClaimed;  // configured with uplink.token
+    s.connector_name = impl_->name;
+  }
+  return s;
 }
 
 int RunEdgeMain(int argc, char** argv) {
@@ -157,8 +289,17 @@ int RunEdgeMain(int argc, char** argv) {
   options.Add("queue_segment_bytes", "4194304", "size of one queue segment file");
   options.Add("meters_file", "", "TOML file with [[meter]] tables (as written by wattline-sim)");
   options.Add("uplink.url", "https://127.0.0.1:8443", "the server's base URL (https only)");
-  options.Add("uplink.server_cert", "", "the server's TLS certificate (PEM), pinned");
-  options.Add("uplink.token", "", "this connector's credential on the server");
+  options.Add("uplink.server_cert", "",
+              "the server's TLS certificate (PEM), pinned; without it the first certificate the "
+              "server presents is pinned (trust on first use, only when claiming)");
+  options.Add("uplink.token", "",
+              "this connector's credential on the server; without it the connector shows a claim "
+              "code and waits to be claimed on the server (identity in data_dir/identity.json)");
+  options.Add("web.listen", "",
+              "HTTPS address of the connector's web UI, e.g. 127.0.0.1:8444; empty = off "
+              "(docs/connector-api.md)");
+  options.Add("web.root", "web/dist-connector", "static files of the connector's web UI");
+  options.Add("web.port_file", "", "write the web UI's bound port to this file");
   std::vector<std::string> positional;
   if (auto exit_code = StartProgram(options, argc, argv, "edge", &positional)) return *exit_code;
   if (!positional.empty()) {
@@ -198,6 +339,9 @@ int RunEdgeMain(int argc, char** argv) {
   config.server_url = options.Get("uplink.url");
   config.server_cert = options.Get("uplink.server_cert");
   config.token = options.Get("uplink.token");
+  config.web_listen = options.Get("web.listen");
+  config.web_root = options.Get("web.root");
+  config.web_port_file = options.Get("web.port_file");
   auto meters = MeterConfigsFromToml(options.toml());
   if (!meters) {
     spdlog::critical("config: {}", meters.error().message());

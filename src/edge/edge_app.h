@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "edge/claiming.h"
 #include "edge/poller.h"
 #include "edge/uplink.h"
 
@@ -25,8 +26,12 @@ struct EdgeConfig {
   uint64_t queue_segment_bytes = 4u << 20;
   std::string server_url = "https://127.0.0.1:8443";
   std::string server_cert;  // the server's certificate (PEM), pinned
-  std::string token;
+  std::string token;        // empty: claim the connector on the server (edge/claiming.h)
   std::vector<MeterConfig> meters;
+  // The connector's web UI (edge/web/web_api.h): HTTPS address, empty = off; static files.
+  std::string web_listen;
+  std::string web_root;
+  std::string web_port_file;  // the bound port is written here (tests)
 };
 
 class EdgeApp {
@@ -41,6 +46,9 @@ class EdgeApp {
 
   std::vector<MeterStatus> meter_statuses() const;
   UplinkStatus uplink_status() const;
+  // Claiming (edge/claiming.h): the claim code and progress while no uplink.token is
+  // configured; phase kClaimed with a token, kUnconfigured without a server URL.
+  ClaimState claim_state() const;
 
  private:
   struct Impl;

@@ -1,5 +1,6 @@
 #include "http/tls.h"
 
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -8,6 +9,7 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -148,6 +150,94 @@ Result<std::shared_ptr<ssl::context>> MakePinnedClientContext(
   X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx->native_handle()), X509_V_FLAG_PARTIAL_CHAIN);
   ctx->set_verify_mode(ssl::verify_peer);
   return ctx;
+}
+
+namespace {
+
+std::string FingerprintOf(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return "";
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    if (i) out.push_back(':');
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
+  }
+  return out;
+}
+
+// What the verification callback of a TOFU or fingerprint-pinned context needs. It lives in the
+// same allocation as the context (aliasing shared_ptr), so it outlives every SSL object.
+struct FingerprintContext {
+  ssl::context ctx{ssl::context::tls_client};
+  std::string expected;  // empty: accept any certificate (trust on first use)
+  CertificateObserver observer;
+};
+
+// Replaces OpenSSL's whole chain verification (including the host name check): the decision is
+// only whether the leaf certificate is the pinned one.
+int VerifyFingerprint(X509_STORE_CTX* store, void* arg) {
+  auto* fc = static_cast<FingerprintContext*>(arg);
+  X509* leaf = X509_STORE_CTX_get0_cert(store);
+  std::string seen = leaf ? FingerprintOf(leaf) : "";
+  if (fc->observer && !seen.empty()) fc->observer(seen);
+  if (seen.empty()) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_UNSPECIFIED);
+    return 0;
+  }
+  if (fc->expected.empty()) return 1;
+  if (seen.size() != fc->expected.size() ||
+      CRYPTO_memcmp(seen.data(), fc->expected.data(), seen.size()) != 0) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+    return 0;
+  }
+  return 1;
+}
+
+std::shared_ptr<ssl::context> MakeFingerprintContext(std::string expected,
+                                                     CertificateObserver observer) {
+  auto fc = std::make_shared<FingerprintContext>();
+  fc->expected = std::move(expected);
+  fc->observer = std::move(observer);
+  SSL_CTX* native = fc->ctx.native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_cert_verify_callback(native, VerifyFingerprint, fc.get());
+  fc->ctx.set_verify_mode(ssl::verify_peer);
+  return std::shared_ptr<ssl::context>(fc, &fc->ctx);
+}
+
+}  // namespace
+
+Result<std::string> CertificateFingerprintFromFile(const std::string& cert_path) {
+  std::unique_ptr<FILE, FileCloser> f(std::fopen(cert_path.c_str(), "rb"));
+  if (!f) return Fail(InvalidArgument("cannot open certificate " + cert_path));
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_X509(f.get(), nullptr, nullptr, nullptr), X509_free);
+  if (!cert) return Fail(InvalidArgument("no PEM certificate in " + cert_path));
+  std::string fp = FingerprintOf(cert.get());
+  if (fp.empty()) return Fail(Internal(OpenSslError("hashing certificate " + cert_path)));
+  return fp;
+}
+
+std::shared_ptr<ssl::context> MakeTrustOnFirstUseClientContext(CertificateObserver observer) {
+  return MakeFingerprintContext("", std::move(observer));
+}
+
+Result<std::shared_ptr<ssl::context>> MakeFingerprintPinnedClientContext(
+    const std::string& fingerprint, CertificateObserver observer) {
+  std::string upper;
+  for (char c : fingerprint)
+    upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  // 32 bytes: "XX" followed by 31 ":XX".
+  bool ok = upper.size() == 95;
+  for (size_t i = 0; ok && i < upper.size(); ++i) {
+    ok = (i % 3 == 2) ? upper[i] == ':' : std::isxdigit(static_cast<unsigned char>(upper[i])) != 0;
+  }
+  if (!ok)
+    return Fail(InvalidArgument("malformed SHA-256 certificate fingerprint '" + fingerprint + "'"));
+  return MakeFingerprintContext(std::move(upper), std::move(observer));
 }
 
 }  // namespace wattline::http

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,5 +30,29 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerContext(const std::
 // peer. Returns kInvalidArgument when the file cannot be loaded.
 Result<std::shared_ptr<boost::asio::ssl::context>> MakePinnedClientContext(
     const std::string& trusted_cert_path);
+
+// SHA-256 fingerprint of a certificate (of its DER encoding) as shown to people: 32 upper-case
+// hex bytes separated by colons ("AB:CD:..."), the form `openssl x509 -fingerprint -sha256`
+// prints.
+// Returns the fingerprint of the first certificate in the PEM file `cert_path`, or
+// kInvalidArgument when the file cannot be read or holds no certificate.
+Result<std::string> CertificateFingerprintFromFile(const std::string& cert_path);
+
+// Called during each TLS handshake with the fingerprint of the certificate the server presented.
+using CertificateObserver = std::function<void(const std::string& fingerprint)>;
+
+// Trust on first use: a client context that accepts whatever certificate the server presents
+// (no chain, name or expiry check) and reports its fingerprint to `observer`. Only for the
+// connector's first contact with a server; from then on it pins with
+// MakeFingerprintPinnedClientContext.
+std::shared_ptr<boost::asio::ssl::context> MakeTrustOnFirstUseClientContext(
+    CertificateObserver observer);
+
+// A client context that accepts exactly the server certificate with this fingerprint (in the
+// form above, case-insensitive) and nothing else; host name, chain and expiry are not checked:
+// the pin is stronger than any of them. `observer`, when set, sees every presented fingerprint
+// (to say which certificate was refused). kInvalidArgument for a malformed fingerprint.
+Result<std::shared_ptr<boost::asio::ssl::context>> MakeFingerprintPinnedClientContext(
+    const std::string& fingerprint, CertificateObserver observer = nullptr);
 
 }  // namespace wattline::http

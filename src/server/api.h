@@ -20,9 +20,11 @@ class Api {
   void Register(http::Router& router);
   // The handler for GET /api/v1/live.
   Result<http::WebSocketOpen> OpenLive(http::Request& req);
+  // The request's session; kUnauthenticated without one. With `state_changing`, also requires
+  // the CSRF header (kPermissionDenied without it). Used by other handlers (server/claims.h).
+  Result<Session> Authenticate(const http::Request& req, bool state_changing);
 
  private:
-  Result<Session> Authenticate(const http::Request& req, bool state_changing);
   // The tenant's signals, or one meter's with ?meter=ID.
   Result<std::vector<SignalInfo>> SignalsOfQuery(const Session& session, const http::Request& req);
   http::Response Login(http::Request& req);

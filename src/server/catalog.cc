@@ -23,6 +23,16 @@ CREATE TABLE signals (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL REFEREN
   device_id INTEGER NOT NULL REFERENCES devices(id), name TEXT NOT NULL, unit TEXT NOT NULL,
   kind INTEGER NOT NULL, UNIQUE (device_id, name));
 )sql",
+    // Claiming (docs/api.md "Claiming a connector"): connectors that announced themselves and
+    // wait for an administrator; connectors remember how they came.
+    R"sql(
+ALTER TABLE connectors ADD COLUMN uuid TEXT;
+ALTER TABLE connectors ADD COLUMN claimed_at_ms INTEGER;
+CREATE TABLE connector_claims (uuid TEXT PRIMARY KEY, code TEXT NOT NULL UNIQUE,
+  secret_hash TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, remote TEXT NOT NULL,
+  announced_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,
+  connector_id INTEGER REFERENCES connectors(id), claimed_ms INTEGER);
+)sql",
 };
 
 Result<int64_t> QueryInt(SqliteDb& db, const std::string& sql) {
@@ -122,6 +132,75 @@ Status Catalog::UpsertConnector(int64_t tenant_id, int64_t site_id, const std::s
   if (!st) return st.error();
   st->Bind(1, tenant_id).Bind(2, site_id).Bind(3, name).Bind(4, token_hash);
   return st->Run();
+}
+
+Result<int64_t> Catalog::CreateConnector(int64_t tenant_id, int64_t site_id,
+                                         const std::string& name, const std::string& token_hash,
+                                         const std::string& uuid, int64_t claimed_at_ms) {
+  auto exists = db_->Prepare("SELECT 1 FROM connectors WHERE name = ?1");
+  if (!exists) return Fail(exists.error());
+  exists->Bind(1, name);
+  auto row = exists->Step();
+  if (!row) return Fail(row.error());
+  if (*row) return Fail(Status(Code::kAlreadyExists, "a connector named '" + name + "' exists"));
+  auto st = db_->Prepare(
+      "INSERT INTO connectors (tenant_id, site_id, name, token_hash, uuid, claimed_at_ms)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!st) return Fail(st.error());
+  st->Bind(1, tenant_id)
+      .Bind(2, site_id)
+      .Bind(3, name)
+      .Bind(4, token_hash)
+      .Bind(5, uuid)
+      .Bind(6, claimed_at_ms);
+  if (Status s = st->Run(); !s.ok()) return Fail(s);
+  return db_->LastInsertId();
+}
+
+Status Catalog::SetConnectorTokenHash(int64_t connector_id, const std::string& token_hash) {
+  auto st = db_->Prepare("UPDATE connectors SET token_hash = ?2 WHERE id = ?1");
+  if (!st) return st.error();
+  st->Bind(1, connector_id).Bind(2, token_hash);
+  if (Status s = st->Run(); !s.ok()) return s;
+  if (db_->Changes() != 1) return NotFound("no connector " + std::to_string(connector_id));
+  return Status::Ok();
+}
+
+Result<std::vector<ConnectorInfo>> Catalog::ListConnectors(int64_t tenant_id) {
+  auto st = db_->Prepare(
+      "SELECT c.id, c.name, s.id, s.name, coalesce(c.uuid, ''), coalesce(c.claimed_at_ms, 0),"
+      " coalesce(c.last_seen_ms, 0), c.acked_seq FROM connectors c JOIN sites s ON s.id ="
+      " c.site_id WHERE c.tenant_id = ?1 ORDER BY c.name");
+  if (!st) return Fail(st.error());
+  st->Bind(1, tenant_id);
+  std::vector<ConnectorInfo> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row) return Fail(row.error());
+    if (!*row) break;
+    out.push_back({st->Int(0), st->Text(1), st->Int(2), st->Text(3), st->Text(4), st->Int(5),
+                   st->Int(6), static_cast<uint64_t>(st->Int(7))});
+  }
+  return out;
+}
+
+Result<SiteInfo> Catalog::FindSite(int64_t tenant_id, std::optional<int64_t> site_id) {
+  auto st = db_->Prepare(
+      "SELECT id, name FROM sites WHERE tenant_id = ?1 AND (?2 IS NULL OR id = ?2)"
+      " ORDER BY id LIMIT 1");
+  if (!st) return Fail(st.error());
+  st->Bind(1, tenant_id);
+  if (site_id)
+    st->Bind(2, *site_id);
+  else
+    st->BindNull(2);
+  auto row = st->Step();
+  if (!row) return Fail(row.error());
+  if (!*row) {
+    return Fail(
+        NotFound(site_id ? "no site " + std::to_string(*site_id) : "the tenant has no site"));
+  }
+  return SiteInfo{st->Int(0), st->Text(1)};
 }
 
 Result<Connector> Catalog::FindConnectorByTokenHash(const std::string& token_hash) {

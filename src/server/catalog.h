@@ -33,6 +33,23 @@ struct Connector {
   uint64_t acked_seq = 0;
 };
 
+// A connector as the API lists it (GET /api/v1/connectors).
+struct ConnectorInfo {
+  int64_t id = 0;
+  std::string name;
+  int64_t site_id = 0;
+  std::string site_name;
+  std::string uuid;           // empty for connectors from the config file
+  int64_t claimed_at_ms = 0;  // 0 for connectors from the config file
+  int64_t last_seen_ms = 0;   // 0 before its first batch
+  uint64_t acked_seq = 0;
+};
+
+struct SiteInfo {
+  int64_t id = 0;
+  std::string name;
+};
+
 struct SignalInfo {
   int64_t id = 0;
   int64_t device_id = 0;
@@ -71,6 +88,17 @@ class Catalog {
   // Creates or updates a connector credential (only the token's hash is stored).
   Status UpsertConnector(int64_t tenant_id, int64_t site_id, const std::string& name,
                          const std::string& token_hash);
+  // Adds a claimed connector; kAlreadyExists when the name is taken (never overwrites).
+  Result<int64_t> CreateConnector(int64_t tenant_id, int64_t site_id, const std::string& name,
+                                  const std::string& token_hash, const std::string& uuid,
+                                  int64_t claimed_at_ms);
+  // Replaces a connector's credential; kNotFound when there is no such connector.
+  Status SetConnectorTokenHash(int64_t connector_id, const std::string& token_hash);
+  // The tenant's connectors, by name.
+  Result<std::vector<ConnectorInfo>> ListConnectors(int64_t tenant_id);
+  // The tenant's site `site_id`, or its first site when nullopt; kNotFound when the site does
+  // not exist or belongs to another tenant.
+  Result<SiteInfo> FindSite(int64_t tenant_id, std::optional<int64_t> site_id);
   // kUnauthenticated when no connector has this token hash.
   Result<Connector> FindConnectorByTokenHash(const std::string& token_hash);
   Status SetConnectorAck(int64_t connector_id, uint64_t acked_seq, int64_t seen_ms);
@@ -86,6 +114,9 @@ class Catalog {
   Result<std::vector<SignalInfo>> ListSignals(int64_t tenant_id, std::optional<int64_t> device_id);
   // kNotFound when the signal does not exist or belongs to another tenant.
   Result<SignalInfo> GetSignal(int64_t tenant_id, int64_t signal_id);
+
+  // The database, for stores of further tables in config.db (server/claims.h).
+  historian::SqliteDb& db() { return *db_; }
 
  private:
   explicit Catalog(std::unique_ptr<historian::SqliteDb> db) : db_(std::move(db)) {}

@@ -16,6 +16,7 @@
 #include "http/tls.h"
 #include "server/api.h"
 #include "server/catalog.h"
+#include "server/claims.h"
 #include "server/ingest.h"
 #include "server/password.h"
 
@@ -31,6 +32,7 @@ struct ServerApp::Impl {
   LiveHub hub;
   std::unique_ptr<Ingest> ingest;
   std::unique_ptr<Api> api;
+  std::unique_ptr<Claims> claims;
   http::Router router;
   std::unique_ptr<http::HttpsServer> server;
   uint16_t port = 0;
@@ -109,6 +111,16 @@ Status ServerApp::Start(const ServerConfig& config) {
   d.ingest = std::make_unique<Ingest>(*d.catalog, *d.store, d.hub);
   d.api = std::make_unique<Api>(*d.catalog, *d.store, *d.sessions, d.hub);
   d.api->Register(d.router);
+  auto fingerprint = http::CertificateFingerprintFromFile(d.cert_path);
+  if (!fingerprint) return fingerprint.error();
+  spdlog::info("TLS certificate {} has the SHA-256 fingerprint {}", d.cert_path, *fingerprint);
+  d.claims = std::make_unique<Claims>(
+      *d.catalog,
+      [&d](const http::Request& r, bool state_changing) {
+        return d.api->Authenticate(r, state_changing);
+      },
+      RealTime(), *fingerprint);
+  d.claims->Register(d.router);
   d.router.Add(bhttp::verb::post, "/api/v1/ingest",
                [&d](http::Request& r) { return d.ingest->Handle(r); });
   http::ServerOptions opts;

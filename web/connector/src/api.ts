@@ -1,0 +1,153 @@
+// Client of the connector's own API (docs/connector-api.md). Same origin, relative URLs.
+
+export interface FieldErrorDetail {
+  line: number | null;
+  message: string;
+  text: string;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field?: string;
+  readonly details: FieldErrorDetail[];
+  constructor(status: number, code: string, message: string, field?: string, details: FieldErrorDetail[] = []) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.details = details;
+  }
+}
+
+let onUnauthorized: (() => void) | null = null;
+export function setUnauthorizedHandler(fn: (() => void) | null): void {
+  onUnauthorized = fn;
+}
+
+export async function call<T>(method: string, path: string, body?: unknown, quiet401 = false): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', 'X-Requested-With': 'wattline' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'unavailable', 'Cannot reach the connector.');
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = undefined;
+  }
+  if (!res.ok) {
+    const e = (data as { error?: { code?: string; message?: string; field?: string; details?: FieldErrorDetail[] } })?.error;
+    if (res.status === 401 && !quiet401 && onUnauthorized) onUnauthorized();
+    throw new ApiError(res.status, e?.code ?? 'unknown', e?.message ?? `${res.status} request failed`, e?.field, e?.details ?? []);
+  }
+  return data as T;
+}
+
+export interface Me {
+  username: string;
+  must_change_password: boolean;
+}
+
+export interface MeterStatus {
+  state: 'ok' | 'error' | 'waiting';
+  error: string | null;
+  response_time_ms?: number;
+  requests?: number;
+  errors?: number;
+  last_read_ms?: number;
+}
+
+export interface Meter {
+  key: string;
+  profile: string;
+  type: string;
+  vendor: string;
+  own_brand: boolean;
+  serial: string | null;
+  transport: 'tcp' | 'rtu-over-tcp' | 'serial';
+  connection: 'tcp' | 'gateway' | 'serial';
+  host?: string;
+  port?: number;
+  serial_port?: string;
+  baud?: number;
+  parity?: string;
+  stop_bits?: number;
+  unit_id: number;
+  cycle_ms: number;
+  read_only: boolean;
+  endpoint: string;
+  status: MeterStatus;
+}
+
+export interface Driver {
+  id: string;
+  name: string;
+  vendor: string;
+  model: string;
+  signals: number;
+  bundled: boolean;
+  used_by: string[];
+}
+
+export interface Overview {
+  name: string;
+  connector_id: string;
+  serial_number: string;
+  version: string;
+  server: { state: string; url?: string; last_error?: string };
+  last_read_ms: number;
+  last_transmission_ms: number;
+  meters: { total: number; ok: number; error: number };
+  claim: { available: boolean; phase?: string; claim_code?: string; server_url?: string; fingerprint?: string; last_error?: string };
+}
+
+export interface Network {
+  editable: boolean;
+  mode: string;
+  reason?: string;
+  connection?: string;
+  address?: string;
+  gateway?: string;
+  dns?: string;
+}
+
+export interface Settings {
+  name: string;
+  connector_id: string;
+  time_sync: { enabled: boolean; time: string };
+  network: Network;
+}
+
+export interface Diagnostics {
+  meters: { key: string; last_error: string | null; response_time_ms: number; requests: number; errors: number; last_read_ms: number }[];
+  uplink: {
+    server_url: string;
+    last_error: string;
+    last_success_ms: number;
+    batches_sent: number;
+    failures: number;
+    queue_pending: number;
+    queue_disk_bytes: number;
+    queue_evicted: number;
+    oldest_unsent_ms: number;
+  } | null;
+}
+
+export function formatTime(ms: number | undefined | null): string {
+  if (!ms) return 'never';
+  return new Date(ms).toLocaleString();
+}
