@@ -45,6 +45,13 @@ Response Response::NoContent() {
   return r;
 }
 
+void Response::SetSessionCookie(std::string_view name, std::string_view token) {
+  std::string cookie =
+      std::string(name) + "=" + std::string(token) + "; Path=/; HttpOnly; Secure; SameSite=Strict";
+  if (token.empty()) cookie += "; Max-Age=0";
+  headers.emplace_back("Set-Cookie", std::move(cookie));
+}
+
 unsigned HttpStatusFor(Code code) {
   switch (code) {
     case Code::kOk:

@@ -39,6 +39,10 @@ struct Response {
   // The JSON error body of docs/api.md with the HTTP status mapped from the code.
   static Response Error(const Status& s);
   static Response NoContent();
+
+  // Sets the session cookie `name` (HttpOnly, Secure, SameSite=Strict, Path=/) to `token`; an
+  // empty token clears it (Max-Age=0).
+  void SetSessionCookie(std::string_view name, std::string_view token);
 };
 
 // The HTTP status that a Status code maps to (one table for the whole API).

@@ -110,8 +110,7 @@ Response Api::Login(Request& req) {
   std::string token = sessions_.Create(s);
   spdlog::info("user '{}' logged in from {}", username, req.remote);
   Response r = Response::Json(SessionJson(s));
-  r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + token +
-                                           "; Path=/; HttpOnly; Secure; SameSite=Strict");
+  r.SetSessionCookie(kCookie, token);
   return r;
 }
 
@@ -120,9 +119,7 @@ Response Api::Logout(Request& req) {
   if (!s) return Response::Error(s.error());
   sessions_.Remove(req.Cookie(kCookie));
   Response r = Response::NoContent();
-  r.headers.emplace_back(
-      "Set-Cookie",
-      std::string(kCookie) + "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+  r.SetSessionCookie(kCookie, "");
   return r;
 }
 

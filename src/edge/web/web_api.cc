@@ -417,8 +417,7 @@ Response WebApi::Login(Request& req) {
   spdlog::info("web: '{}' logged in from {}", *user, req.remote);
   Response r = Response::Json(
       json{{"username", kAdminUser}, {"must_change_password", must_change_password_}});
-  r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + token +
-                                           "; Path=/; HttpOnly; Secure; SameSite=Strict");
+  r.SetSessionCookie(kCookie, token);
   return r;
 }
 
@@ -426,9 +425,7 @@ Response WebApi::Logout(Request& req) {
   if (auto denied = Deny(req, Access::kWriteBeforePasswordChange)) return *denied;
   sessions_.Remove(req.Cookie(kCookie));
   Response r = Response::NoContent();
-  r.headers.emplace_back(
-      "Set-Cookie",
-      std::string(kCookie) + "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+  r.SetSessionCookie(kCookie, "");
   return r;
 }
 
