@@ -99,6 +99,9 @@ int main(int argc, char** argv) {
               "available (built-in register map)");
   options.Add("host", "127.0.0.1", "address to listen on");
   options.Add("base_port", "5020", "meter i listens on base_port + i; 0 = an ephemeral port each");
+  options.Add("host_per_meter", "false",
+              "one address per meter, as on a LAN: meter i listens on --host + i, all on "
+              "--base_port (e.g. --host 127.0.1.1 for 127.0.1.1, 127.0.1.2, ...)");
   options.Add("meters_file", "", "after binding, write the meters as TOML [[meter]] tables here");
   options.Add("seed", "1", "seed of the first meter (meter i uses seed + i)");
   options.Add("discovery_port", "0",
@@ -128,6 +131,11 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  auto host_per_meter = options.GetBool("host_per_meter");
+  if (!host_per_meter) {
+    spdlog::error("{}", host_per_meter.error().ToString());
+    return 2;
+  }
   auto types = sim::ParseMeterTypes(options.Get("types"));
   if (!types) {
     spdlog::error("--types: {}", types.error().message());
@@ -157,6 +165,7 @@ int main(int argc, char** argv) {
   sim::Fleet fleet(io, sim::FleetOptions{.meters = static_cast<int>(*meters),
                                          .host = options.Get("host"),
                                          .base_port = static_cast<uint16_t>(*base_port),
+                                         .host_per_meter = *host_per_meter,
                                          .seed = static_cast<uint64_t>(*seed),
                                          .types = *types,
                                          .profiles = have_profiles ? &registry : nullptr,

@@ -161,4 +161,16 @@ Result<bool> Options::GetBool(const std::string& name) const {
   return Fail(InvalidArgument("option " + name + " must be true or false, got '" + v + "'"));
 }
 
+std::vector<std::string> SplitCommaList(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 }  // namespace wattline

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -60,5 +61,8 @@ class Options {
   std::map<std::string, Entry> entries_;
   toml::table toml_;
 };
+
+// "a,b,,c" -> {"a", "b", "c"}: a comma-separated option value, empty items left out.
+std::vector<std::string> SplitCommaList(std::string_view text);
 
 }  // namespace wattline

@@ -42,22 +42,10 @@ std::string DeviceJson(const Device& d, const std::string& event) {
 
 namespace {
 
-std::vector<std::string> SplitList(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    if (!item.empty()) out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 Result<std::vector<int64_t>> IntList(std::string_view name, std::string_view text, int64_t min,
                                      int64_t max) {
   std::vector<int64_t> out;
-  for (const auto& item : SplitList(text)) {
+  for (const auto& item : SplitCommaList(text)) {
     int64_t v = 0;
     auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
     if (ec != std::errc() || ptr != item.data() + item.size() || v < min || v > max) {
@@ -81,6 +69,66 @@ Result<int64_t> IntOption(const Options& o, const std::string& name, int64_t min
 
 }  // namespace
 
+void AddDiscoveryFlags(Options& options, const std::string& prefix, int scan_interval_s) {
+  auto add = [&](const char* name, const char* value, const char* help) {
+    options.Add(prefix + name, value, help);
+  };
+  add("targets", "", "also send the discovery query to these addresses (comma list)");
+  add("interfaces", "true", "send the query to every local subnet's broadcast address");
+  add("ports", "502", "TCP ports to scan (comma list)");
+  add("unit_ids", "1", "Modbus unit ids to identify on each host (comma list)");
+  add("timeout_ms", "500", "TCP connect and Modbus request timeout");
+  add("window_ms", "1500", "how long to collect answers to a discovery query");
+  add("discovery_port", "1111", "UDP port of the discovery protocol");
+  add("rate", "50", "at most this many new TCP connects per second");
+  add("parallel", "16", "at most this many probes at once");
+  add("broadcast_interval_s", "10", "continuous: seconds between discovery queries");
+  const std::string interval = std::to_string(scan_interval_s);
+  add("scan_interval_s", interval.c_str(), "continuous: seconds between scans (0 = never)");
+}
+
+Result<DiscoveryFlags> ReadDiscoveryFlags(const Options& options, const std::string& prefix,
+                                          const std::vector<std::string>& scan) {
+  DiscoveryFlags out;
+  DiscovererOptions& d = out.discoverer;
+  for (const auto& item : scan) {
+    auto r = item.find('/') != std::string::npos ? ParseCidrHosts(item) : ParseRange(item);
+    if (!r) return Fail(r.error());
+    d.scan_ranges.push_back(*r);
+  }
+  auto name = [&](const char* n) { return prefix + n; };
+  d.query_targets = SplitCommaList(options.Get(name("targets")));
+  auto ports = IntList(name("ports"), options.Get(name("ports")), 1, 65535);
+  auto units = IntList(name("unit_ids"), options.Get(name("unit_ids")), 0, 255);
+  auto timeout = IntOption(options, name("timeout_ms"), 10, 60000);
+  auto window = IntOption(options, name("window_ms"), 10, 60000);
+  auto dport = IntOption(options, name("discovery_port"), 1, 65535);
+  auto rate = IntOption(options, name("rate"), 1, 10000);
+  auto parallel = IntOption(options, name("parallel"), 1, 1024);
+  auto binterval = IntOption(options, name("broadcast_interval_s"), 1, 86400);
+  auto sinterval = IntOption(options, name("scan_interval_s"), 0, 86400 * 7);
+  auto interfaces = options.GetBool(name("interfaces"));
+  if (!ports) return Fail(ports.error());
+  if (!units) return Fail(units.error());
+  for (const auto* r : {&timeout, &window, &dport, &rate, &parallel, &binterval, &sinterval}) {
+    if (!*r) return Fail(r->error());
+  }
+  if (!interfaces) return Fail(interfaces.error());
+  d.ports.clear();
+  for (auto p : *ports) d.ports.push_back(static_cast<uint16_t>(p));
+  d.unit_ids.clear();
+  for (auto u : *units) d.unit_ids.push_back(static_cast<uint8_t>(u));
+  d.connect_timeout = d.request_timeout = std::chrono::milliseconds(*timeout);
+  d.answer_window = std::chrono::milliseconds(*window);
+  d.discovery_port = static_cast<uint16_t>(*dport);
+  d.connects_per_second = static_cast<int>(*rate);
+  d.max_parallel = static_cast<int>(*parallel);
+  d.broadcast_interfaces = *interfaces;
+  out.continuous.broadcast_interval = std::chrono::seconds(*binterval);
+  out.continuous.scan_interval = std::chrono::seconds(*sinterval);
+  return out;
+}
+
 int RunDiscoverCommand(int argc, char** argv) {
   // --subnet and --range may repeat (Options keeps one value per name): collect them first.
   std::vector<std::string> subnets, ranges;
@@ -91,10 +139,10 @@ int RunDiscoverCommand(int argc, char** argv) {
     for (auto [flag, list] : {std::pair{"--subnet", &subnets}, std::pair{"--range", &ranges}}) {
       std::string_view f = flag;
       if (arg == f && i + 1 < argc) {
-        for (auto& item : SplitList(argv[++i])) list->push_back(item);
+        for (auto& item : SplitCommaList(argv[++i])) list->push_back(item);
         taken = true;
       } else if (arg.starts_with(f) && arg.size() > f.size() && arg[f.size()] == '=') {
-        for (auto& item : SplitList(arg.substr(f.size() + 1))) list->push_back(item);
+        for (auto& item : SplitCommaList(arg.substr(f.size() + 1))) list->push_back(item);
         taken = true;
       }
     }
@@ -109,84 +157,54 @@ int RunDiscoverCommand(int argc, char** argv) {
       "JSON object per device to stdout.");
   options.Add("subnet", "", "scan this subnet (CIDR, /22 or smaller); repeatable or comma list");
   options.Add("range", "", "scan this range, e.g. 10.0.0.1-10.0.0.40; repeatable or comma list");
-  options.Add("targets", "", "also send the discovery query to these addresses (comma list)");
-  options.Add("interfaces", "true", "send the query to every local subnet's broadcast address");
   options.Add("broadcast", "true", "use the discovery protocol");
   options.Add("scan", "true", "run the active scan");
-  options.Add("ports", "502", "TCP ports to scan (comma list)");
-  options.Add("unit_ids", "1", "Modbus unit ids to identify on each host (comma list)");
-  options.Add("timeout_ms", "500", "TCP connect and Modbus request timeout");
-  options.Add("window_ms", "1500", "how long to collect answers to a discovery query");
-  options.Add("discovery_port", "1111", "UDP port of the discovery protocol");
-  options.Add("rate", "50", "at most this many new TCP connects per second");
-  options.Add("parallel", "16", "at most this many probes at once");
   options.Add("profiles_dir", "profiles", "folder of driver profiles (*.xml)");
   options.Add(
       "continuous", "false",
       "keep going: print {\"event\":\"new\"|\"vanished\",...} lines as devices come and go");
-  options.Add("broadcast_interval_s", "10", "continuous: seconds between discovery queries");
-  options.Add("scan_interval_s", "300", "continuous: seconds between scans (0 = never)");
   options.Add("duration_s", "0", "continuous: stop after this many seconds (0 = at SIGINT/TERM)");
+  AddDiscoveryFlags(options, "", 300);
   if (auto exit_code = StartProgram(options, static_cast<int>(rest.size()), rest.data(), "edge")) {
     return *exit_code;
   }
   for (const char* name : {"subnet", "range"}) {
     if (!options.Get(name).empty()) {  // from --config
-      for (auto& item : SplitList(options.Get(name))) {
+      for (auto& item : SplitCommaList(options.Get(name))) {
         (std::string(name) == "subnet" ? subnets : ranges).push_back(item);
       }
     }
   }
 
-  DiscovererOptions dopts;
   auto fail = [](const Status& s) {
     std::cerr << "wattline-edge discover: " << s.message() << "\n";
     return 2;
   };
+  // A subnet must be CIDR and a range must not be: ReadDiscoveryFlags tells them apart by '/'.
   for (const auto& s : subnets) {
-    auto r = ParseCidrHosts(s);
-    if (!r) return fail(r.error());
-    dopts.scan_ranges.push_back(*r);
+    if (s.find('/') == std::string::npos) {
+      return fail(InvalidArgument("--subnet " + s + ": expected CIDR, e.g. 10.0.0.0/24"));
+    }
   }
-  for (const auto& s : ranges) {
-    auto r = ParseRange(s);
-    if (!r) return fail(r.error());
-    dopts.scan_ranges.push_back(*r);
+  for (const auto& r : ranges) {
+    if (r.find('/') != std::string::npos) {
+      return fail(
+          InvalidArgument("--range " + r + ": expected FIRST-LAST, e.g. 10.0.0.1-10.0.0.40"));
+    }
   }
-  dopts.query_targets = SplitList(options.Get("targets"));
-  auto ports = IntList("ports", options.Get("ports"), 1, 65535);
-  auto units = IntList("unit_ids", options.Get("unit_ids"), 0, 255);
-  auto timeout = IntOption(options, "timeout_ms", 10, 60000);
-  auto window = IntOption(options, "window_ms", 10, 60000);
-  auto dport = IntOption(options, "discovery_port", 1, 65535);
-  auto rate = IntOption(options, "rate", 1, 10000);
-  auto parallel = IntOption(options, "parallel", 1, 1024);
-  auto binterval = IntOption(options, "broadcast_interval_s", 1, 86400);
-  auto sinterval = IntOption(options, "scan_interval_s", 0, 86400 * 7);
+  std::vector<std::string> scan_targets = subnets;
+  scan_targets.insert(scan_targets.end(), ranges.begin(), ranges.end());
+  auto flags = ReadDiscoveryFlags(options, "", scan_targets);
+  if (!flags) return fail(flags.error());
   auto duration = IntOption(options, "duration_s", 0, 86400 * 365);
-  auto interfaces = options.GetBool("interfaces");
   auto use_broadcast = options.GetBool("broadcast");
   auto use_scan = options.GetBool("scan");
   auto continuous = options.GetBool("continuous");
-  if (!ports) return fail(ports.error());
-  if (!units) return fail(units.error());
-  for (const auto* r :
-       {&timeout, &window, &dport, &rate, &parallel, &binterval, &sinterval, &duration}) {
+  if (!duration) return fail(duration.error());
+  for (const auto* r : {&use_broadcast, &use_scan, &continuous}) {
     if (!*r) return fail(r->error());
   }
-  for (const auto* r : {&interfaces, &use_broadcast, &use_scan, &continuous}) {
-    if (!*r) return fail(r->error());
-  }
-  dopts.ports.clear();
-  for (auto p : *ports) dopts.ports.push_back(static_cast<uint16_t>(p));
-  dopts.unit_ids.clear();
-  for (auto u : *units) dopts.unit_ids.push_back(static_cast<uint8_t>(u));
-  dopts.connect_timeout = dopts.request_timeout = std::chrono::milliseconds(*timeout);
-  dopts.answer_window = std::chrono::milliseconds(*window);
-  dopts.discovery_port = static_cast<uint16_t>(*dport);
-  dopts.connects_per_second = static_cast<int>(*rate);
-  dopts.max_parallel = static_cast<int>(*parallel);
-  dopts.broadcast_interfaces = *interfaces;
+  DiscovererOptions dopts = flags->discoverer;
 
   profiles::ProfileRegistry registry;
   if (Status s = registry.LoadDirectory(options.Get("profiles_dir")); !s.ok()) {
@@ -225,10 +243,8 @@ int RunDiscoverCommand(int argc, char** argv) {
     return 0;
   }
 
-  ContinuousOptions copts;
-  copts.broadcast_interval = std::chrono::seconds(*binterval);
-  copts.scan_interval = *use_scan ? std::chrono::milliseconds(std::chrono::seconds(*sinterval))
-                                  : std::chrono::milliseconds(0);
+  ContinuousOptions copts = flags->continuous;
+  if (!*use_scan) copts.scan_interval = std::chrono::milliseconds(0);
   if (!*use_broadcast) copts.broadcast_interval = std::chrono::milliseconds(0);
   ContinuousDiscovery cd(discoverer, copts, [](const Device& d, bool appeared) {
     std::cout << DeviceJson(d, appeared ? "new" : "vanished") << std::endl;

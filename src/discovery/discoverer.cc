@@ -309,7 +309,10 @@ asio::awaitable<std::vector<Device>> Discoverer::Scan(ProgressFn progress) {
   std::vector<std::pair<uint32_t, uint16_t>> targets;
   for (const auto& r : ScanRanges()) {
     for (uint64_t a = r.first; a <= r.last; ++a) {
-      for (uint16_t port : options_.ports) targets.emplace_back(static_cast<uint32_t>(a), port);
+      for (uint16_t port : options_.ports) {
+        if (options_.skip && options_.skip(FormatIpv4(static_cast<uint32_t>(a)), port)) continue;
+        targets.emplace_back(static_cast<uint32_t>(a), port);
+      }
     }
   }
   auto st = std::make_shared<ScanState>(executor_);

@@ -99,6 +99,9 @@ struct DiscovererOptions {
   int max_parallel = 16;
   std::chrono::milliseconds connect_timeout{500};
   std::chrono::milliseconds request_timeout{500};
+  // Scan targets for which this returns true are not probed, e.g. endpoints the connector polls
+  // already (many meters accept only one or two TCP connections). Unset: probe everything.
+  std::function<bool(const std::string& host, uint16_t port)> skip;
 };
 
 // (probes done, probes in total); one probe is one host:port.

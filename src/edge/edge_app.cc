@@ -37,6 +37,7 @@ struct EdgeApp::Impl {
   std::unique_ptr<Uplink> uplink;
   std::unique_ptr<Claimer> claimer;  // only while no token is configured
   std::string name, server_url;
+  std::optional<std::chrono::seconds> clock_sync = std::chrono::minutes(5);
   asio::steady_timer sync_timer;
   std::chrono::milliseconds sync_interval{200};
   bool stopped = false;
@@ -48,8 +49,10 @@ struct EdgeApp::Impl {
   // Polls `next` from now on: a stopped poller is replaced by a new one (its counters restart).
   Status RestartPoller(std::vector<MeterConfig> next) {
     if (poller) poller->Stop();
-    poller = std::make_unique<Poller>(io, *registry, next,
-                                      [this](wire::MeterReading r) { Store(std::move(r)); });
+    PollerOptions options;
+    options.clock_sync_time = clock_sync;
+    poller = std::make_unique<Poller>(
+        io, *registry, next, [this](wire::MeterReading r) { Store(std::move(r)); }, options);
     meters = std::move(next);
     return poller->Start();
   }
@@ -170,6 +173,7 @@ Status EdgeApp::Start(const EdgeConfig& config) {
     wc.connector_id = config.name;
     wc.version = WATTLINE_VERSION;
     wc.config_meters = config.meters;
+    wc.scan = config.scan;
     web::ConnectorHooks hooks;
     hooks.registry = [&d]() -> const profiles::ProfileRegistry& { return *d.registry; };
     hooks.reload_drivers = [&d, config] {
@@ -180,6 +184,7 @@ Status EdgeApp::Start(const EdgeConfig& config) {
       return d.poller ? d.poller->Statuses() : std::vector<MeterStatus>{};
     };
     hooks.uplink = [&d] { return d.UplinkInfo(); };
+    hooks.set_clock_sync = [&d](std::optional<std::chrono::seconds> at) { d.clock_sync = at; };
     hooks.claim = [this] {
       ClaimState c = claim_state();
       return nlohmann::json{{"available", true},
@@ -300,6 +305,12 @@ int RunEdgeMain(int argc, char** argv) {
               "(docs/connector-api.md)");
   options.Add("web.root", "web/dist-connector", "static files of the connector's web UI");
   options.Add("web.port_file", "", "write the web UI's bound port to this file");
+  options.Add("discovery.enabled", "true",
+              "find meters (web UI: initial scan, then continuous discovery; docs/discovery.md)");
+  options.Add("discovery.scan", "",
+              "what the active scan covers: subnets (CIDR, /22 or smaller) and ranges "
+              "(10.0.0.1-10.0.0.40), comma list; empty = the local subnets");
+  discovery::AddDiscoveryFlags(options, "discovery.", 45);
   std::vector<std::string> positional;
   if (auto exit_code = StartProgram(options, argc, argv, "edge", &positional)) return *exit_code;
   if (!positional.empty()) {
@@ -342,6 +353,16 @@ int RunEdgeMain(int argc, char** argv) {
   config.web_listen = options.Get("web.listen");
   config.web_root = options.Get("web.root");
   config.web_port_file = options.Get("web.port_file");
+  auto discovery_on = options.GetBool("discovery.enabled");
+  auto discovery = discovery::ReadDiscoveryFlags(options, "discovery.",
+                                                 SplitCommaList(options.Get("discovery.scan")));
+  if (!discovery_on || !discovery) {
+    spdlog::critical("{}", (!discovery_on ? discovery_on.error() : discovery.error()).message());
+    return 2;
+  }
+  config.scan.enabled = *discovery_on;
+  config.scan.discoverer = discovery->discoverer;
+  config.scan.continuous = discovery->continuous;
   auto meters = MeterConfigsFromToml(options.toml());
   if (!meters) {
     spdlog::critical("config: {}", meters.error().message());

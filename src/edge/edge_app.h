@@ -14,6 +14,7 @@
 #include "edge/claiming.h"
 #include "edge/poller.h"
 #include "edge/uplink.h"
+#include "edge/web/scan_service.h"
 
 namespace wattline::edge {
 
@@ -32,6 +33,8 @@ struct EdgeConfig {
   std::string web_listen;
   std::string web_root;
   std::string web_port_file;  // the bound port is written here (tests)
+  // Meter discovery behind the web UI (initial scan, continuous discovery).
+  web::ScanConfig scan;
 };
 
 class EdgeApp {

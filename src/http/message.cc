@@ -29,7 +29,9 @@ std::string Request::Cookie(std::string_view name) const {
 Response Response::Json(const nlohmann::json& j, unsigned status) {
   Response r;
   r.status = status;
-  r.body = j.dump();
+  // Texts from outside (meter names, device identities) may hold invalid UTF-8: replace it
+  // rather than throw.
+  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/ip/address_v4.hpp>
 #include <charconv>
 #include <fstream>
 #include <optional>
@@ -75,7 +76,19 @@ Status Fleet::Start() {
   if (count < 1 || count > 1000) {
     return InvalidArgument(fmt::format("--meters {} outside 1..1000", count));
   }
-  if (options_.base_port != 0 && options_.base_port + direct - 1 > 65535) {
+  std::vector<std::string> hosts(direct, options_.host);
+  if (options_.host_per_meter) {
+    boost::system::error_code ec;
+    auto first = boost::asio::ip::make_address_v4(options_.host, ec);
+    if (ec || uint64_t{first.to_uint()} + direct > 0xffffffffu) {
+      return InvalidArgument("host_per_meter needs an IPv4 --host with room for " +
+                             std::to_string(direct) + " addresses after it");
+    }
+    for (size_t i = 0; i < direct; ++i) {
+      hosts[i] =
+          boost::asio::ip::address_v4(first.to_uint() + static_cast<uint32_t>(i)).to_string();
+    }
+  } else if (options_.base_port != 0 && options_.base_port + direct - 1 > 65535) {
     return InvalidArgument(fmt::format("ports {}..{} run past 65535", options_.base_port,
                                        options_.base_port + direct - 1));
   }
@@ -117,12 +130,14 @@ Status Fleet::Start() {
         FaultConfig{}, static_cast<uint32_t>(options_.seed + i));
     if (static_cast<size_t>(i) < direct) {
       meter->server = std::make_unique<modbus::TcpServer>(io_, m->faults->AsHandler());
-      uint16_t port = options_.base_port == 0 ? 0 : static_cast<uint16_t>(options_.base_port + i);
-      if (Status s = meter->server->Listen(options_.host, port); !s.ok()) {
+      uint16_t port = options_.base_port == 0 || options_.host_per_meter
+                          ? options_.base_port
+                          : static_cast<uint16_t>(options_.base_port + i);
+      if (Status s = meter->server->Listen(hosts[i], port); !s.ok()) {
         Stop();
         return s;
       }
-      endpoints_.push_back({key, options_.host, meter->server->port(), 1, types[i], false});
+      endpoints_.push_back({key, hosts[i], meter->server->port(), 1, types[i], false});
     } else {
       // Unit ids count from 1 on each gateway, in the order of its meters.
       size_t g = gateway_of[i - direct];

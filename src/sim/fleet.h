@@ -59,7 +59,10 @@ struct FleetOptions {
   int meters = 10;  // used when `types` and `gateways` are empty: that many janitza-umg96rm-e
   std::string host = "127.0.0.1";
   uint16_t base_port = 5020;  // meter i listens on base_port + i; 0: an ephemeral port each
-  uint64_t seed = 1;          // meter i uses seed + i
+  // One address per meter, as on a LAN: direct meter i listens on `host` + i (an IPv4 address
+  // counted up), every one on base_port. Loopback addresses 127.x.y.z need no set-up on Linux.
+  bool host_per_meter = false;
+  uint64_t seed = 1;                       // meter i uses seed + i
   std::vector<MeterTypeCount> types = {};  // the mix, in order; meters are numbered across it
   // Profiles to serve the meters through; must outlive the fleet. nullptr: built-in UMG map.
   const profiles::ProfileRegistry* profiles = nullptr;

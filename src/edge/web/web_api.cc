@@ -188,15 +188,17 @@ Result<MeterConfig> ParseMeter(const json& body, const profiles::ProfileRegistry
 }
 
 // "HH:MM" with HH 0..23 and MM 0..59.
-bool ValidTimeOfDay(const std::string& t) {
+// "HH:MM" -> the time of day; nullopt for anything else.
+std::optional<std::chrono::seconds> ParseTimeOfDay(const std::string& t) {
   if (t.size() != 5 || t[2] != ':' || !std::isdigit(static_cast<unsigned char>(t[0])) ||
       !std::isdigit(static_cast<unsigned char>(t[1])) ||
       !std::isdigit(static_cast<unsigned char>(t[3])) ||
       !std::isdigit(static_cast<unsigned char>(t[4]))) {
-    return false;
+    return std::nullopt;
   }
   int h = (t[0] - '0') * 10 + (t[1] - '0'), m = (t[3] - '0') * 10 + (t[4] - '0');
-  return h < 24 && m < 60;
+  if (h >= 24 || m >= 60) return std::nullopt;
+  return std::chrono::hours(h) + std::chrono::minutes(m);
 }
 
 bool ValidIpv4(const std::string& s) {
@@ -296,6 +298,11 @@ Status WebApi::Start() {
   auto settings = LoadSettings(config_.data_dir / "settings.toml");
   if (!settings) return settings.error();
   settings_ = *settings;
+  if (!ParseTimeOfDay(settings_.time_sync_at)) {
+    return InvalidArgument((config_.data_dir / "settings.toml").string() +
+                           ": time_sync_at must be HH:MM (UTC), e.g. 00:05");
+  }
+  ApplyClockSync();
   auto ui = LoadMeterFile(config_.data_dir / "meters.toml");
   if (!ui) return ui.error();
   ui_ = std::move(*ui);
@@ -316,7 +323,15 @@ Status WebApi::Start() {
           m.key, m.profile);
     }
   }
-  return hooks_.apply_meters(PolledMeters());
+  if (Status s = hooks_.apply_meters(PolledMeters()); !s.ok()) return s;
+  if (settings_.initial_scan_done) StartContinuousDiscovery();
+  return Status::Ok();
+}
+
+void WebApi::ApplyClockSync() {
+  if (!hooks_.set_clock_sync) return;
+  hooks_.set_clock_sync(settings_.time_sync ? ParseTimeOfDay(settings_.time_sync_at)
+                                            : std::nullopt);
 }
 
 void WebApi::Register(http::Router& router) {
@@ -342,6 +357,8 @@ void WebApi::Register(http::Router& router) {
   add(bhttp::verb::put, "/settings/network", &WebApi::PutNetwork);
   add(bhttp::verb::get, "/diagnostics", &WebApi::Diagnostics);
   add(bhttp::verb::get, "/scan", &WebApi::Scan);
+  add(bhttp::verb::post, "/scan", &WebApi::StartScan);
+  add(bhttp::verb::post, "/scan/finish", &WebApi::FinishScan);
 }
 
 std::vector<MeterConfig> WebApi::AllMeters() const {
@@ -352,6 +369,7 @@ std::vector<MeterConfig> WebApi::AllMeters() const {
 
 Status WebApi::ReloadDrivers() {
   if (Status s = hooks_.reload_drivers(); !s.ok()) return s;
+  if (scan_) scan_->DriversChanged();
   // The poller moves to the new registry (and picks up meters whose driver just arrived).
   return hooks_.apply_meters(PolledMeters());
 }
@@ -540,6 +558,8 @@ json WebApi::MeterJson(const MeterConfig& m, bool read_only,
   json state = {{"state", "waiting"}, {"error", nullptr}};
   for (const auto& s : statuses) {
     if (s.key != m.key) continue;
+    if (auto it = s.identity.find("serial_number"); it != s.identity.end())
+      j["serial"] = it->second;
     state = {{"state", !s.last_error.ok()         ? "error"
                        : s.last_success_ts_ms > 0 ? "ok"
                                                   : "waiting"},
@@ -916,7 +936,7 @@ Response WebApi::PutSettings(Request& req) {
       next.time_sync = t["enabled"].get<bool>();
     }
     if (t.contains("time")) {
-      if (!t["time"].is_string() || !ValidTimeOfDay(t["time"].get<std::string>())) {
+      if (!t["time"].is_string() || !ParseTimeOfDay(t["time"].get<std::string>())) {
         return FieldError(InvalidArgument("time_sync: 'time' must be HH:MM (UTC), e.g. 00:05"),
                           req);
       }
@@ -926,7 +946,14 @@ Response WebApi::PutSettings(Request& req) {
   if (Status s = SaveSettings(config_.data_dir / "settings.toml", next); !s.ok()) {
     return Error(s, req);
   }
+  const bool sync_changed =
+      next.time_sync != settings_.time_sync || next.time_sync_at != settings_.time_sync_at;
   settings_ = next;
+  if (sync_changed) {
+    // The poller takes the new time when it starts: restart it.
+    ApplyClockSync();
+    if (Status s = hooks_.apply_meters(PolledMeters()); !s.ok()) return Error(s, req);
+  }
   spdlog::info("web: settings changed (name '{}', time sync {} at {})", settings_.name,
                settings_.time_sync ? "on" : "off", settings_.time_sync_at);
   return GetSettings(req);
@@ -998,13 +1025,22 @@ Response WebApi::Diagnostics(Request& req) {
   if (auto denied = Deny(req, Access::kRead)) return *denied;
   json meters = json::array();
   for (const auto& s : hooks_.meter_statuses()) {
-    meters.push_back({{"key", s.key},
-                      {"last_error", s.last_error.ok() ? json() : json(s.last_error.message())},
-                      {"response_time_ms", s.last_response_time_ms},
-                      {"requests", s.request_count},
-                      {"errors", s.error_count},
-                      {"splits", s.split_count},
-                      {"last_read_ms", s.last_success_ts_ms}});
+    meters.push_back(
+        {{"key", s.key},
+         {"last_error", s.last_error.ok() ? json() : json(s.last_error.message())},
+         {"response_time_ms", s.last_response_time_ms},
+         {"requests", s.request_count},
+         {"errors", s.error_count},
+         {"splits", s.split_count},
+         {"last_read_ms", s.last_success_ts_ms},
+         {"identity", s.identity},
+         {"history_records", s.history_records},
+         {"contact_error", s.contact_error.ok() ? json() : json(s.contact_error.message())},
+         {"clock",
+          {{"known", s.clock_known},
+           {"drift_ms", s.clock_known ? json(s.clock_drift_ms) : json()},
+           {"last_sync_ms", s.last_clock_sync_ms},
+           {"error", s.clock_error.ok() ? json() : json(s.clock_error.message())}}}});
   }
   json uplink = nullptr;
   if (hooks_.uplink) {
@@ -1022,14 +1058,210 @@ Response WebApi::Diagnostics(Request& req) {
   return Response::Json(json{{"meters", meters}, {"uplink", uplink}});
 }
 
+const char* WebApi::DeviceState(const discovery::Device& d) const {
+  MeterConfig probe;
+  probe.host = d.host;
+  probe.port = d.port;
+  probe.unit_id = d.unit_id;
+  const std::string endpoint = EndpointId(probe);
+  for (const auto& m : AllMeters()) {
+    if (EndpointId(m) == endpoint) return "polled";
+  }
+  if (IsIgnored(endpoint)) return "ignored";
+  return d.profile.empty() ? "no-driver" : "new";
+}
+
+MeterConfig WebApi::MeterFromDevice(const discovery::Device& d,
+                                    const std::vector<MeterConfig>& taken) const {
+  MeterConfig m;
+  m.host = d.host;
+  m.port = d.port;
+  m.unit_id = d.unit_id;
+  m.profile = d.profile;
+  m.transport = Transport::kTcp;
+  // The driver and the serial number name the meter on the server; without a serial number the
+  // address does.
+  std::string base = d.profile + "-";
+  bool serial_ok = !d.serial.empty() && d.serial.size() <= 24 && ValidKey(d.serial);
+  if (serial_ok) {
+    base += d.serial;
+  } else {
+    std::string host = d.host;
+    std::replace(host.begin(), host.end(), '.', '-');
+    base += host + (d.unit_id != 1 ? fmt::format("-u{}", d.unit_id) : "");
+  }
+  if (base.size() > 60) base.resize(60);
+  m.key = base;
+  auto used = [&](const std::string& key) {
+    return std::any_of(taken.begin(), taken.end(),
+                       [&](const MeterConfig& t) { return t.key == key; });
+  };
+  for (int n = 2; used(m.key); ++n) m.key = fmt::format("{}-{}", base, n);
+  return m;
+}
+
+void WebApi::NoteDiscovery(const std::string& endpoint, const std::string& what) {
+  discovery_events_.push_back(
+      {{"ms", ToUnixMs(time_.SystemNow())}, {"endpoint", endpoint}, {"event", what}});
+  if (discovery_events_.size() > 20) discovery_events_.erase(discovery_events_.begin());
+}
+
+void WebApi::OnDiscovered(const discovery::Device& d) {
+  const std::string state = DeviceState(d);
+  MeterConfig probe = MeterFromDevice(d, {});
+  const std::string endpoint = EndpointId(probe);
+  if (state == "no-driver") {
+    spdlog::info("discovery: {} answers Modbus ({}) but no driver matches; add it by hand",
+                 endpoint, d.identity);
+    NoteDiscovery(endpoint, "found, no driver matches: " + d.identity);
+    return;
+  }
+  if (state != "new") return;  // polled already, or ignored
+  MeterFile next = ui_;
+  MeterConfig m = MeterFromDevice(d, AllMeters());
+  next.meters.push_back(m);
+  if (Status s = SaveAndApply(std::move(next)); !s.ok()) {
+    spdlog::error("discovery: cannot add meter {} at {}: {}", m.key, endpoint, s.ToString());
+    NoteDiscovery(endpoint, "could not be added: " + s.message());
+    return;
+  }
+  spdlog::info("discovery: meter '{}' ({}) found at {} and added", m.key, m.profile, endpoint);
+  NoteDiscovery(endpoint, "added as " + m.key);
+}
+
+void WebApi::StartContinuousDiscovery() {
+  if (!scan_) return;
+  scan_->StartContinuous(
+      [this](const discovery::Device& d) { OnDiscovered(d); },
+      [this](const std::string& host, uint16_t port) {
+        for (const auto& m : AllMeters()) {
+          if (m.transport != Transport::kSerial && m.host == host && m.port == port) {
+            return true;
+          }
+        }
+        return false;
+      });
+}
+
 Response WebApi::Scan(Request& req) {
   if (auto denied = Deny(req, Access::kRead)) return *denied;
-  if (hooks_.scan) return Response::Json(hooks_.scan());
-  return Response::Json(json{{"available", false}, {"message", "scan not available yet"}});
+  if (!scan_ || !scan_->config().enabled) {
+    return Response::Json(json{{"available", false},
+                               {"message", "discovery is switched off (discovery.enabled)"},
+                               {"initial_scan_done", settings_.initial_scan_done}});
+  }
+  const ScanProgress& p = scan_->progress();
+  json found = json::array();
+  for (const auto& d : p.found) {
+    MeterConfig probe = MeterFromDevice(d, AllMeters());
+    found.push_back({{"endpoint", EndpointId(probe)},
+                     {"host", d.host},
+                     {"port", d.port},
+                     {"unit_id", d.unit_id},
+                     {"profile", d.profile.empty() ? json() : json(d.profile)},
+                     {"matched_by", d.matched_by},
+                     {"identity", d.identity},
+                     {"serial", d.serial},
+                     {"name", d.name},
+                     {"key", probe.key},
+                     {"state", DeviceState(d)}});
+  }
+  return Response::Json(json{{"available", true},
+                             {"initial_scan_done", settings_.initial_scan_done},
+                             {"phase", ScanPhaseName(p.phase)},
+                             {"done", p.done},
+                             {"total", p.total},
+                             {"started_ms", p.started_ms},
+                             {"finished_ms", p.finished_ms},
+                             {"error", p.error.empty() ? json() : json(p.error)},
+                             {"targets", scan_->Describe()},
+                             {"found", found},
+                             {"continuous", scan_->continuous_running()},
+                             {"events", discovery_events_}});
+}
+
+Response WebApi::StartScan(Request& req) {
+  if (auto denied = Deny(req, Access::kWrite)) return *denied;
+  if (!scan_) return Error(Unavailable("discovery is not available"), req);
+  if (Status s = scan_->StartScan(); !s.ok()) return Error(s, req);
+  spdlog::info("web: scan started from {}", req.remote);
+  return Scan(req);
+}
+
+Response WebApi::FinishScan(Request& req) {
+  if (auto denied = Deny(req, Access::kWrite)) return *denied;
+  auto body = ParseBody(req);
+  if (!body) return Error(body.error(), req);
+  const bool skip = body->value("skip", false);
+  if (scan_ && scan_->progress().phase != ScanPhase::kDone &&
+      scan_->progress().phase != ScanPhase::kIdle) {
+    return Error(FailedPrecondition("the scan is still running; wait until it is done"), req);
+  }
+  std::set<std::string> wanted;
+  if (!skip) {
+    if (!body->contains("add") || !(*body)["add"].is_array()) {
+      return Error(InvalidArgument("add: list the endpoints to add (or send \"skip\": true)"), req);
+    }
+    for (const auto& e : (*body)["add"]) {
+      if (!e.is_string()) return Error(InvalidArgument("add: must be endpoint strings"), req);
+      wanted.insert(e.get<std::string>());
+    }
+  }
+  const bool ignore_rest = !skip && body->value("ignore_rest", true);
+  MeterFile next = ui_;
+  std::vector<std::string> added, ignored;
+  std::vector<MeterConfig> taken = AllMeters();
+  std::set<std::string> seen;
+  if (scan_) {
+    for (const auto& d : scan_->progress().found) {
+      MeterConfig m = MeterFromDevice(d, taken);
+      const std::string endpoint = EndpointId(m);
+      if (!seen.insert(endpoint).second) continue;
+      const std::string state = DeviceState(d);
+      if (wanted.erase(endpoint)) {
+        if (state == "no-driver") {
+          return Error(FailedPrecondition("no driver matches " + endpoint +
+                                          "; add it by hand with the right driver"),
+                       req);
+        }
+        if (state == "polled") continue;
+        std::erase(next.ignored, endpoint);
+        next.meters.push_back(m);
+        taken.push_back(m);
+        added.push_back(m.key);
+      } else if (ignore_rest && state == "new") {
+        next.ignored.push_back(endpoint);
+        ignored.push_back(endpoint);
+      }
+    }
+  }
+  if (!wanted.empty()) {
+    return Error(NotFound("not found by the last scan: " + *wanted.begin()), req);
+  }
+  if (!added.empty() || !ignored.empty()) {
+    if (Status s = SaveAndApply(std::move(next)); !s.ok()) return Error(s, req);
+  }
+  if (!settings_.initial_scan_done) {
+    Settings done = settings_;
+    done.initial_scan_done = true;
+    if (Status s = SaveSettings(config_.data_dir / "settings.toml", done); !s.ok()) {
+      return Error(s, req);
+    }
+    settings_ = done;
+    StartContinuousDiscovery();
+  }
+  spdlog::info("web: scan finished{}: {} meters added, {} ignored", skip ? " (skipped)" : "",
+               added.size(), ignored.size());
+  return Response::Json(json{{"added", added}, {"ignored", ignored}});
 }
 
 ConnectorWeb::ConnectorWeb(boost::asio::io_context& io, WebApiConfig config, ConnectorHooks hooks)
-    : io_(io), data_dir_(config.data_dir), api_(std::move(config), std::move(hooks)) {}
+    : io_(io),
+      data_dir_(config.data_dir),
+      scan_(io.get_executor(), hooks.registry, config.scan),
+      api_(std::move(config), std::move(hooks)) {
+  api_.SetScanService(&scan_);
+}
 
 ConnectorWeb::~ConnectorWeb() { Stop(); }
 
@@ -1069,6 +1301,7 @@ Status ConnectorWeb::Start(const WebOptions& options) {
 }
 
 void ConnectorWeb::Stop() {
+  scan_.Stop();
   if (server_) server_->Stop();
 }
 

@@ -1,6 +1,7 @@
 // WebApi: the connector's own HTTP API (docs/connector-api.md) behind its web UI: login with a
-// forced change of the default password, overview, meters (add, edit, remove, ignore), drivers
-// (upload, list, delete), settings and diagnostics. Handlers are plain functions of
+// forced change of the default password, overview, meters (add, edit, remove, ignore), the
+// guided initial scan and continuous discovery, drivers (upload, list, delete), settings and
+// diagnostics. Handlers are plain functions of
 // http::Request so that tests call them without sockets; the program serves them through
 // http::HttpsServer (ConnectorWeb below).
 //
@@ -23,6 +24,7 @@
 #include "core/status.h"
 #include "core/time.h"
 #include "edge/poller.h"
+#include "edge/web/scan_service.h"
 #include "edge/web/web_store.h"
 #include "http/message.h"
 #include "http/router.h"
@@ -64,8 +66,9 @@ struct ConnectorHooks {
   std::function<UplinkInfo()> uplink;  // optional
   // Claim state (phase, claim code, server URL, fingerprint) as JSON; unset: not available.
   std::function<nlohmann::json()> claim;
-  // Scan progress as JSON; unset: "scan not available yet".
-  std::function<nlohmann::json()> scan;
+  // Sets the daily clock synchronization (time of day, UTC; nullopt: off) for the pollers that
+  // apply_meters starts from now on; apply_meters follows at once. Optional.
+  std::function<void(std::optional<std::chrono::seconds>)> set_clock_sync;
 };
 
 struct WebApiConfig {
@@ -76,6 +79,8 @@ struct WebApiConfig {
   std::vector<MeterConfig> config_meters;  // from the config file: polled, read-only here
   // nmcli binary; empty or not executable: the network settings are read-only.
   std::string nmcli = "/usr/bin/nmcli";
+  // Meter discovery (ConnectorWeb runs it; scan_service.h).
+  ScanConfig scan;
 };
 
 // Builds a registry from `profiles_dir` (bundled) and `drivers_dir` (uploaded; created when
@@ -103,6 +108,13 @@ class WebApi {
   bool IsIgnored(const std::string& endpoint_id) const;
   const Settings& settings() const { return settings_; }
 
+  // Discovery behind /scan; set before Start (without it /scan says discovery is unavailable).
+  // Start begins continuous discovery when the initial scan was finished or skipped before.
+  void SetScanService(ScanService* scan) { scan_ = scan; }
+  // A device found by continuous discovery: added as a meter when it has a driver, is not
+  // ignored and is not polled already (logged either way). Public for tests.
+  void OnDiscovered(const discovery::Device& device);
+
   // Handlers (public for tests).
   http::Response Login(http::Request& req);
   http::Response Logout(http::Request& req);
@@ -122,6 +134,8 @@ class WebApi {
   http::Response PutNetwork(http::Request& req);
   http::Response Diagnostics(http::Request& req);
   http::Response Scan(http::Request& req);
+  http::Response StartScan(http::Request& req);
+  http::Response FinishScan(http::Request& req);
 
  private:
   enum class Access { kRead, kWrite, kWriteBeforePasswordChange };
@@ -134,6 +148,14 @@ class WebApi {
                            const std::vector<MeterStatus>& statuses) const;
   nlohmann::json NetworkJson() const;
   bool NmcliAvailable() const;
+  void StartContinuousDiscovery();
+  // The meter a found device becomes (key from driver and serial number or address).
+  MeterConfig MeterFromDevice(const discovery::Device& device,
+                              const std::vector<MeterConfig>& taken) const;
+  // "polled", "ignored", "new" (has a driver) or "no-driver".
+  const char* DeviceState(const discovery::Device& device) const;
+  void NoteDiscovery(const std::string& endpoint, const std::string& what);
+  void ApplyClockSync();
   std::filesystem::path drivers_dir() const { return config_.data_dir / "drivers"; }
 
   WebApiConfig config_;
@@ -144,6 +166,8 @@ class WebApi {
   bool must_change_password_ = true;
   MeterFile ui_;
   Settings settings_;
+  ScanService* scan_ = nullptr;
+  nlohmann::json discovery_events_ = nlohmann::json::array();  // newest last, at most 20
 };
 
 struct WebOptions {
@@ -168,6 +192,7 @@ class ConnectorWeb {
  private:
   boost::asio::io_context& io_;
   std::filesystem::path data_dir_;
+  ScanService scan_;
   WebApi api_;
   http::Router router_;
   std::unique_ptr<http::HttpsServer> server_;

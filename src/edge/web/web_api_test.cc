@@ -1,9 +1,14 @@
 #include "edge/web/web_api.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "discovery/discoverer.h"
+#include "sim/fleet.h"
 
 namespace wattline::edge::web {
 namespace {
@@ -57,7 +62,7 @@ class WebApiTest : public ::testing::Test {
     registry_ = std::move(*r);
   }
 
-  void MakeApi(std::vector<MeterConfig> config_meters = {}) {
+  void MakeApi(std::vector<MeterConfig> config_meters = {}, const ScanConfig* scan = nullptr) {
     WebApiConfig config;
     config.data_dir = dir_;
     config.profiles_dir = WATTLINE_PROFILES_DIR;
@@ -76,11 +81,13 @@ class WebApiTest : public ::testing::Test {
       ++apply_count_;
       return Status::Ok();
     };
+    hooks.set_clock_sync = [this](std::optional<std::chrono::seconds> at) { clock_sync_ = at; };
     hooks.meter_statuses = [this] {
       std::vector<MeterStatus> out;
       for (const auto& m : applied_) {
         MeterStatus s;
         s.key = m.key;
+        s.identity["serial_number"] = "SN-" + m.key;
         s.request_count = 7;
         s.last_response_time_ms = 12;
         s.last_success_ts_ms = 1763766000000;
@@ -88,7 +95,13 @@ class WebApiTest : public ::testing::Test {
       }
       return out;
     };
+    api_.reset();
+    scan_.reset();
     api_ = std::make_unique<WebApi>(config, hooks, time_);
+    if (scan) {
+      scan_ = std::make_unique<ScanService>(io_.get_executor(), hooks.registry, *scan);
+      api_->SetScanService(scan_.get());
+    }
     Status s = api_->Start();
     ASSERT_TRUE(s.ok()) << s.ToString();
     token_.clear();
@@ -122,7 +135,9 @@ class WebApiTest : public ::testing::Test {
     if (path == "/api/v1/settings") return api_->PutSettings(req);
     if (path == "/api/v1/settings/network") return api_->PutNetwork(req);
     if (path == "/api/v1/diagnostics") return api_->Diagnostics(req);
-    if (path == "/api/v1/scan") return api_->Scan(req);
+    if (path == "/api/v1/scan" && verb == bhttp::verb::get) return api_->Scan(req);
+    if (path == "/api/v1/scan") return api_->StartScan(req);
+    if (path == "/api/v1/scan/finish") return api_->FinishScan(req);
     ADD_FAILURE() << "no handler for " << path;
     return {};
   }
@@ -155,12 +170,26 @@ class WebApiTest : public ::testing::Test {
                 {"host", "127.0.0.1"}, {"port", 1502},       {"unit_id", unit}};
   }
 
+  // Runs the io_context until `done` or 20 s passed.
+  template <typename Pred>
+  bool RunUntil(Pred done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_for(std::chrono::milliseconds(20));
+    }
+    return done();
+  }
+
+  boost::asio::io_context io_;
   fs::path dir_;
   FakeTime time_;
+  std::unique_ptr<ScanService> scan_;
   std::unique_ptr<profiles::ProfileRegistry> registry_;
   std::unique_ptr<WebApi> api_;
   std::vector<MeterConfig> applied_;
   int apply_count_ = 0;
+  std::optional<std::chrono::seconds> clock_sync_;
   std::string token_;
 };
 
@@ -504,6 +533,186 @@ TEST_F(WebApiTest, SettingsAreValidatedAndPersisted) {
   EXPECT_FALSE(overview["claim"]["available"]);
   json scan = Body(Call(bhttp::verb::get, "/api/v1/scan"));
   EXPECT_FALSE(scan["available"]);
+  // The poller gets the time sync from the settings: off here; on at 02:30 after a change.
+  EXPECT_FALSE(clock_sync_.has_value());
+  const int applied = apply_count_;
+  ASSERT_EQ(
+      Call(bhttp::verb::put, "/api/v1/settings", json{{"time_sync", {{"enabled", true}}}}).status,
+      200u);
+  ASSERT_TRUE(clock_sync_.has_value());
+  EXPECT_EQ(*clock_sync_, std::chrono::hours(2) + std::chrono::minutes(30));
+  EXPECT_EQ(apply_count_, applied + 1);  // the poller restarts with it
+  // A name change alone leaves the poller alone.
+  ASSERT_EQ(Call(bhttp::verb::put, "/api/v1/settings", json{{"name", "P3"}}).status, 200u);
+  EXPECT_EQ(apply_count_, applied + 1);
+}
+
+TEST_F(WebApiTest, MeterTableShowsTheSerialNumberAndDiagnosticsTheClock) {
+  LoginReady();
+  ASSERT_EQ(Call(bhttp::verb::post, "/api/v1/meters", TcpMeter("m1")).status, 201u);
+  json meters = Body(Call(bhttp::verb::get, "/api/v1/meters"));
+  ASSERT_EQ(meters["meters"].size(), 1u);
+  EXPECT_EQ(meters["meters"][0]["serial"], "SN-m1");
+  json diag = Body(Call(bhttp::verb::get, "/api/v1/diagnostics"));
+  ASSERT_EQ(diag["meters"].size(), 1u);
+  EXPECT_EQ(diag["meters"][0]["identity"]["serial_number"], "SN-m1");
+  EXPECT_FALSE(diag["meters"][0]["clock"]["known"]);
+  EXPECT_TRUE(diag["meters"][0]["clock"]["drift_ms"].is_null());
+}
+
+// Simulated meters on 127.0.3.x, one address each, all on one TCP port, as on a LAN.
+class WebScanTest : public WebApiTest {
+ protected:
+  void StartMeter(int host, const std::string& type) {
+    if (!profiles_) {
+      profiles_ = std::make_unique<profiles::ProfileRegistry>();
+      ASSERT_TRUE(profiles_->LoadDirectory(WATTLINE_PROFILES_DIR).ok());
+    }
+    auto fleet =
+        std::make_unique<sim::Fleet>(io_, sim::FleetOptions{.meters = 1,
+                                                            .host = fmt::format("127.0.3.{}", host),
+                                                            .base_port = port_,
+                                                            .seed = static_cast<uint64_t>(host),
+                                                            .types = {{type, 1}},
+                                                            .profiles = profiles_.get()});
+    Status s = fleet->Start();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    port_ = fleet->endpoints()[0].port;  // the first meter picks the port
+    fleets_.push_back(std::move(fleet));
+  }
+  ScanConfig Config() const {
+    ScanConfig c;
+    c.discoverer.broadcast_interfaces = false;
+    c.discoverer.answer_window = std::chrono::milliseconds(50);
+    c.discoverer.scan_ranges = {*discovery::ParseRange("127.0.3.1-127.0.3.6")};
+    c.discoverer.ports = {port_};
+    c.discoverer.connects_per_second = 200;
+    c.continuous.broadcast_interval = std::chrono::milliseconds(0);
+    c.continuous.scan_interval = std::chrono::milliseconds(300);
+    return c;
+  }
+  json WaitForScan() {
+    json scan;
+    EXPECT_TRUE(RunUntil([&] {
+      scan = Body(Call(bhttp::verb::get, "/api/v1/scan"));
+      return scan["phase"] == "done";
+    })) << scan.dump();
+    return scan;
+  }
+  void TearDown() override {
+    api_.reset();
+    scan_.reset();
+    for (auto& f : fleets_) f->Stop();
+    WebApiTest::TearDown();
+  }
+
+  std::unique_ptr<profiles::ProfileRegistry> profiles_;
+  std::vector<std::unique_ptr<sim::Fleet>> fleets_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(WebScanTest, InitialScanShowsProgressAndFinishAddsTheChosenMeters) {
+  StartMeter(1, "janitza-umg96rm-e");
+  StartMeter(2, "eastron-sdm630");
+  StartMeter(3, "abb-b23");
+  ScanConfig config = Config();
+  MakeApi({}, &config);
+  LoginReady();
+  json before = Body(Call(bhttp::verb::get, "/api/v1/scan"));
+  EXPECT_TRUE(before["available"]);
+  EXPECT_FALSE(before["initial_scan_done"]);
+  EXPECT_EQ(before["phase"], "idle");
+  EXPECT_EQ(before["targets"][0], fmt::format("127.0.3.1-127.0.3.6 port {}", port_));
+  // Finishing before a scan ran adds nothing, and a second scan cannot start while one runs.
+  auto started = Call(bhttp::verb::post, "/api/v1/scan", json::object());
+  ASSERT_EQ(started.status, 200u) << started.body;
+  EXPECT_EQ(Call(bhttp::verb::post, "/api/v1/scan", json::object()).status, 409u);
+  EXPECT_EQ(Call(bhttp::verb::post, "/api/v1/scan/finish", json{{"add", json::array()}}).status,
+            409u);
+  json scan = WaitForScan();
+  EXPECT_EQ(scan["total"], 6);
+  EXPECT_EQ(scan["done"], 6);
+  ASSERT_EQ(scan["found"].size(), 3u) << scan.dump();
+  std::map<std::string, json> by_host;
+  for (const auto& d : scan["found"]) by_host[d["host"]] = d;
+  EXPECT_EQ(by_host["127.0.3.1"]["profile"], "janitza-umg96rm-e");
+  EXPECT_EQ(by_host["127.0.3.2"]["profile"], "eastron-sdm630");
+  EXPECT_EQ(by_host["127.0.3.3"]["profile"], "abb-b23");
+  for (const auto& [host, d] : by_host) EXPECT_EQ(d["state"], "new") << host;
+
+  // An endpoint the scan did not find is refused; so is a body without a list.
+  EXPECT_EQ(
+      Call(bhttp::verb::post, "/api/v1/scan/finish", json{{"add", {"tcp://127.0.3.9:1/1"}}}).status,
+      404u);
+  EXPECT_EQ(Call(bhttp::verb::post, "/api/v1/scan/finish", json::object()).status, 400u);
+  EXPECT_FALSE(api_->settings().initial_scan_done);
+
+  // Take two; the third is left unticked and so ignored from now on.
+  auto finish =
+      Call(bhttp::verb::post, "/api/v1/scan/finish",
+           json{{"add", {by_host["127.0.3.1"]["endpoint"], by_host["127.0.3.2"]["endpoint"]}}});
+  ASSERT_EQ(finish.status, 200u) << finish.body;
+  EXPECT_EQ(Body(finish)["added"].size(), 2u);
+  EXPECT_EQ(Body(finish)["ignored"], json::array({by_host["127.0.3.3"]["endpoint"]}));
+  ASSERT_EQ(applied_.size(), 2u);
+  std::set<std::string> hosts;
+  for (const auto& m : applied_) {
+    hosts.insert(m.host);
+    EXPECT_EQ(m.port, port_);
+    EXPECT_EQ(m.transport, Transport::kTcp);
+  }
+  EXPECT_EQ(hosts, (std::set<std::string>{"127.0.3.1", "127.0.3.2"}));
+  EXPECT_TRUE(api_->settings().initial_scan_done);
+  EXPECT_TRUE(scan_->continuous_running());
+  // The scan list now says what became of each device.
+  json after = Body(Call(bhttp::verb::get, "/api/v1/scan"));
+  for (const auto& d : after["found"]) {
+    EXPECT_EQ(d["state"], d["host"] == "127.0.3.3" ? "ignored" : "polled") << d.dump();
+  }
+
+  // Persisted: a restarted connector goes straight to continuous discovery.
+  MakeApi({}, &config);
+  EXPECT_TRUE(api_->settings().initial_scan_done);
+  EXPECT_TRUE(scan_->continuous_running());
+  EXPECT_EQ(applied_.size(), 2u);
+}
+
+TEST_F(WebScanTest, ContinuousDiscoveryAddsAMeterPluggedInLaterButNotAnIgnoredOne) {
+  StartMeter(1, "janitza-umg96rm-e");
+  ScanConfig config = Config();
+  MakeApi({}, &config);
+  LoginReady();
+  ASSERT_EQ(Call(bhttp::verb::post, "/api/v1/scan", json::object()).status, 200u);
+  WaitForScan();
+  // Skipping the choice adds nothing and starts continuous discovery.
+  auto skip = Call(bhttp::verb::post, "/api/v1/scan/finish", json{{"skip", true}});
+  ASSERT_EQ(skip.status, 200u) << skip.body;
+  EXPECT_TRUE(api_->settings().initial_scan_done);
+  // The meter found before is added by continuous discovery (it was neither chosen nor ignored).
+  ASSERT_TRUE(RunUntil([&] { return applied_.size() == 1; })) << applied_.size();
+  EXPECT_EQ(applied_[0].host, "127.0.3.1");
+  EXPECT_EQ(applied_[0].profile, "janitza-umg96rm-e");
+  // Remove it with "ignore": it is not added again.
+  ASSERT_EQ(Call(bhttp::verb::post, "/api/v1/meters/remove",
+                 json{{"keys", {applied_[0].key}}, {"ignore", true}})
+                .status,
+            200u);
+  ASSERT_TRUE(applied_.empty());
+  // A meter plugged in later appears without anyone asking.
+  StartMeter(4, "eastron-sdm630");
+  ASSERT_TRUE(RunUntil([&] { return applied_.size() == 1; }));
+  EXPECT_EQ(applied_[0].host, "127.0.3.4");
+  EXPECT_EQ(applied_[0].profile, "eastron-sdm630");
+  io_.restart();
+  io_.run_for(std::chrono::milliseconds(1000));  // more rounds: the ignored one stays out
+  ASSERT_EQ(applied_.size(), 1u);
+  json scan = Body(Call(bhttp::verb::get, "/api/v1/scan"));
+  bool noted = false;
+  for (const auto& e : scan["events"]) {
+    noted |= e["endpoint"] == fmt::format("tcp://127.0.3.4:{}/1", port_) &&
+             e["event"].get<std::string>().rfind("added as ", 0) == 0;
+  }
+  EXPECT_TRUE(noted) << scan["events"].dump();
 }
 
 }  // namespace

@@ -167,6 +167,7 @@ Result<Settings> LoadSettings(const fs::path& path) {
   s.name = (*table)["name"].value_or(s.name);
   s.time_sync = (*table)["time_sync"].value_or(s.time_sync);
   s.time_sync_at = (*table)["time_sync_at"].value_or(s.time_sync_at);
+  s.initial_scan_done = (*table)["initial_scan_done"].value_or(s.initial_scan_done);
   return s;
 }
 
@@ -175,6 +176,7 @@ Status SaveSettings(const fs::path& path, const Settings& s) {
   root.insert("name", s.name);
   root.insert("time_sync", s.time_sync);
   root.insert("time_sync_at", s.time_sync_at);
+  root.insert("initial_scan_done", s.initial_scan_done);
   std::ostringstream out;
   out << root << "\n";
   return WriteFileAtomically(path, out.str());

@@ -3,7 +3,7 @@
 // old or the new version:
 //   <data_dir>/meters.toml    the meters added in the UI ([[meter]] tables as in the config) and
 //                             the ignore list (`ignored = ["tcp://10.0.0.7:502/1", ...]`)
-//   <data_dir>/settings.toml  connector name, time synchronization
+//   <data_dir>/settings.toml  connector name, time synchronization, initial scan done
 //   <data_dir>/web/password   the admin password's Argon2id hash (absent: default password)
 //   <data_dir>/drivers/*.xml  uploaded drivers
 // Thread-safety: free functions without shared state.
@@ -44,6 +44,8 @@ struct Settings {
   std::string name;                    // display name; empty: the connector id
   bool time_sync = true;               // daily clock synchronization of the meters
   std::string time_sync_at = "00:05";  // HH:MM UTC
+  // The guided initial scan was finished or skipped: continuous discovery runs from the start.
+  bool initial_scan_done = false;
 };
 
 // Reads settings.toml; a missing file gives the defaults. kInvalidArgument for bad content.
