@@ -75,9 +75,15 @@ int main(int argc, char** argv) {
   ec.token = token;
   ec.web_listen = options.Get("connector_listen");
   ec.web_root = options.Get("connector_web_root");
+  // The connector's scans stay on loopback, where the simulated meters are: a demo leaves the
+  // LAN alone.
+  ec.scan.discoverer.broadcast_interfaces = false;
+  ec.scan.discoverer.scan_ranges = {{0x7f000001, 0x7f000001}};
+  ec.scan.discoverer.ports.clear();
   for (const auto& e : fleet.endpoints()) {
     ec.meters.push_back(
         {e.key, e.host, e.port, e.unit_id, e.profile, std::chrono::milliseconds(1000)});
+    ec.scan.discoverer.ports.push_back(e.port);
   }
   edge::EdgeApp edge(edge_io);
   if (Status s = edge.Start(ec); !s.ok()) {

@@ -1,11 +1,13 @@
-// Browser test of the connector's web UI (web/connector/) against a running wattline-edge,
-// driven by tests/integration/test_connector_ui.py. Not named *.test.mjs on purpose: the
-// server's browser test runs `node --test tests/`, and this one needs its own set-up.
+// Browser test of the connector's first run (web/connector/) against a running wattline-edge
+// and wattline-server, driven by tests/integration/test_connector_ui.py. Not named *.test.mjs on
+// purpose: the server's browser test runs `node --test tests/`, and this one needs its own set-up.
 //
-// Env: CONNECTOR_URL (required), GATEWAY_PORT (a simulated Modbus TCP gateway with an SDM630 at
-// unit 1 and 2), DIRECT_PORT (a simulated UMG 96RM-E), PROFILES_DIR, BAD_DRIVER (path of an
-// invalid driver file), BAD_DRIVER_LINE (the line its first error is on), WATTLINE_OUT
-// (screenshots), CHROMIUM (default /usr/bin/chromium).
+// Env: CONNECTOR_URL (required), LAN_METERS (how many meters the initial scan must find),
+// GATEWAY_PORT (a simulated Modbus TCP gateway with an SDM630 at unit 1 and 2), DIRECT_PORT (a
+// simulated UMG 96RM-E), PROFILES_DIR, BAD_DRIVER (path of an invalid driver file),
+// BAD_DRIVER_LINE (the line its first error is on), SERVER_URL and SERVER_ADMIN_PASSWORD (the
+// server the connector is claimed on), WATTLINE_OUT (screenshots), CHROMIUM (default
+// /usr/bin/chromium).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,10 +18,12 @@ import { chromium } from 'playwright-core';
 const BASE = process.env.CONNECTOR_URL;
 const OUT = path.resolve(process.env.WATTLINE_OUT ?? 'test-output/connector');
 const NEW_PASSWORD = 'first-run-password-42';
+const LAN_METERS = Number(process.env.LAN_METERS ?? 0);
+const SERVER = (process.env.SERVER_URL ?? '').replace(/\/$/, '');
 
 const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'];
 
-test('connector UI: first run, meters, drivers, settings', { skip: BASE ? false : 'CONNECTOR_URL not set', timeout: 180_000 }, async (t) => {
+test('connector UI: first run, scan, drivers, gateway meters, claiming', { skip: BASE ? false : 'CONNECTOR_URL not set', timeout: 360_000 }, async (t) => {
   fs.mkdirSync(OUT, { recursive: true });
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -61,8 +65,42 @@ test('connector UI: first run, meters, drivers, settings', { skip: BASE ? false 
     await page.fill('input[name="new_password"]', NEW_PASSWORD);
     await page.fill('input[name="confirm_password"]', NEW_PASSWORD);
     await page.click('button[type="submit"]');
-    await page.locator('[data-testid="overview"]').waitFor();
-    assert.match(await page.locator('[data-testid="scan"]').textContent(), /scan not available yet/);
+  });
+
+  await t.test('the initial scan shows its progress and ends with a finish step', async () => {
+    // The first start leads to the guided scan.
+    const start = page.locator('[data-step="start"]');
+    await start.waitFor();
+    assert.match(await page.locator('main h1').textContent(), /First start/);
+    assert.match(await start.textContent(), /127\.0\.1\.1-127\.0\.1\.30/);
+    await page.click('[data-action="start-scan"]');
+    const progress = page.locator('[data-testid="scan-progress"]');
+    await page.waitForFunction(() => / of \d+ addresses tried/.test(document.querySelector('[data-testid="scan-progress"]')?.textContent ?? ''));
+    const text = await progress.textContent();
+    assert.match(text, / of 30 addresses tried/);
+    await shot('connector-scan-progress.png');
+    const finish = page.locator('[data-step="finish"]');
+    await finish.waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator('tr[data-found]').count(), LAN_METERS);
+    // Every found meter was identified through a driver and is ticked.
+    assert.equal(await page.locator('tr[data-found] input[type="checkbox"]:checked').count(), LAN_METERS);
+    const drivers = await page.$$eval('tr[data-found] td:nth-child(6)', (cells) => [...new Set(cells.map((c) => c.textContent))].sort());
+    assert.deepEqual(drivers, ['abb-b23', 'carlo-gavazzi-em24', 'eastron-sdm630', 'janitza-umg96rm-e']);
+    await shot('connector-scan-finish.png');
+    await page.click('[data-action="finish-scan"]');
+    const result = page.locator('[data-testid="scan-result"]');
+    await result.waitFor();
+    assert.match(await result.textContent(), new RegExp(`^${LAN_METERS} meter\\(s\\) added`));
+  });
+
+  await t.test('the scanned meters are listed and polled, with their serial numbers', async () => {
+    await go('meters');
+    await page.waitForFunction(
+      (n) => [...document.querySelectorAll('tr[data-meter] [data-col="state"]')].filter((c) => c.textContent === 'ok').length >= n,
+      LAN_METERS,
+      { timeout: 30_000 },
+    );
+    await page.waitForFunction(() => [...document.querySelectorAll('tr[data-meter] [data-col="serial"]')].some((c) => /\d/.test(c.textContent)));
   });
 
   await t.test('a bad driver shows its line number; a good one is listed', async () => {
@@ -158,6 +196,38 @@ test('connector UI: first run, meters, drivers, settings', { skip: BASE ? false 
     await go('overview');
     await page.waitForFunction(() => document.querySelector('[data-field="last-read"]')?.textContent !== 'never');
     await shot('connector-overview.png');
+  });
+
+  await t.test('claimed on the server, the data arrives there', async () => {
+    await go('overview');
+    await page.waitForFunction(() => /code [2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}/.test(document.querySelector('[data-field="claim"]')?.textContent ?? ''));
+    const code = (await page.locator('[data-field="claim"]').textContent()).match(/code ([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4})/)[1];
+    // The administrator enters the code on the server (its API until the server has a page).
+    const admin = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+    t.after(() => admin.close());
+    const headers = { 'X-Requested-With': 'wattline' };
+    const login = await admin.request.post(`${SERVER}/api/v1/login`, { data: { username: 'admin', password: process.env.SERVER_ADMIN_PASSWORD }, headers });
+    assert.equal(login.status(), 200, await login.text());
+    const claim = await admin.request.post(`${SERVER}/api/v1/connectors/claim`, { data: { code, name: 'edge-ui' }, headers });
+    assert.equal(claim.status(), 201, await claim.text());
+    // The connector notices, pins the server and sends.
+    await page.waitForFunction(() => /claimed/.test(document.querySelector('[data-field="claim"]')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('[data-field="server-state"]')?.textContent === 'connected', null, { timeout: 60_000 });
+    // The server's own UI lists the meters with live values.
+    const server = await admin.newPage();
+    server.setDefaultTimeout(30_000);
+    await server.goto(`${SERVER}/`, { waitUntil: 'load' });
+    if (await server.locator('input[name="password"]').count()) {
+      await server.fill('input[name="username"]', 'admin');
+      await server.fill('input[name="password"]', process.env.SERVER_ADMIN_PASSWORD);
+      await server.click('button[type="submit"]');
+    }
+    await server.waitForFunction(
+      (n) => document.querySelectorAll('tr[data-meter]').length >= n,
+      LAN_METERS + 2,
+      { timeout: 60_000 },
+    );
+    await server.screenshot({ path: path.join(OUT, 'server-meters.png'), fullPage: true });
   });
 
   assert.deepEqual(pageErrors, []);

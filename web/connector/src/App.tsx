@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import { ApiError, call, formatTime, setUnauthorizedHandler } from './api';
-import type { Diagnostics, Driver, FieldErrorDetail, Me, Meter, Overview, Settings } from './api';
+import type { Diagnostics, Driver, FieldErrorDetail, FoundDevice, Me, Meter, Overview, ScanState, Settings } from './api';
 
-type Page = 'overview' | 'meters' | 'drivers' | 'settings' | 'diagnostics';
+type Page = 'overview' | 'scan' | 'meters' | 'drivers' | 'settings' | 'diagnostics';
 const PAGES: [Page, string][] = [
   ['overview', 'Overview'],
+  ['scan', 'Scan'],
   ['meters', 'Meters'],
   ['drivers', 'Drivers'],
   ['settings', 'Settings'],
@@ -67,6 +68,16 @@ export function App() {
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
 
+  // The guided initial scan comes first until it was finished or skipped.
+  useEffect(() => {
+    if (!me || me.must_change_password) return;
+    call<ScanState>('GET', '/scan')
+      .then((s) => {
+        if (s.available && !s.initial_scan_done) location.hash = '#/scan';
+      })
+      .catch(() => undefined);
+  }, [me]);
+
   if (!checked) return null;
   if (!me) return <LoginPage onLogin={setMe} />;
   if (me.must_change_password) return <PasswordPage forced onDone={setMe} />;
@@ -90,6 +101,7 @@ export function App() {
       </header>
       <main>
         {page === 'overview' && <OverviewPage />}
+        {page === 'scan' && <ScanPage />}
         {page === 'meters' && <MetersPage />}
         {page === 'drivers' && <DriversPage />}
         {page === 'settings' && <SettingsPage onPasswordChanged={setMe} />}
@@ -174,7 +186,7 @@ function PasswordPage({ forced, onDone }: { forced: boolean; onDone: (m: Me) => 
 
 function OverviewPage() {
   const { data, error } = useData<Overview>('/overview', 3000);
-  const scan = useData<{ available: boolean; message?: string }>('/scan');
+  const scan = useData<ScanState>('/scan');
   return (
     <section>
       <h1>{data?.name ?? 'Connector'}</h1>
@@ -211,11 +223,213 @@ function OverviewPage() {
         </dl>
       )}
       <div className="card">
-        <h2>Scan for meters</h2>
+        <h2>Meter discovery</h2>
         <p className="muted" data-testid="scan">
-          {scan.data?.available ? 'Scan available.' : scan.data?.message ?? 'scan not available yet'}
+          {!scan.data
+            ? ''
+            : !scan.data.available
+              ? scan.data.message
+              : scan.data.continuous
+                ? 'Discovery runs continuously: a meter plugged in later appears within a minute.'
+                : 'The initial scan has not been finished yet.'}{' '}
+          {scan.data?.available && <a href="#/scan">Scan now</a>}
         </p>
       </div>
+    </section>
+  );
+}
+
+const DEVICE_STATES: Record<FoundDevice['state'], string> = {
+  new: 'new',
+  polled: 'already polled',
+  ignored: 'ignored',
+  'no-driver': 'no driver matches: add it by hand',
+};
+
+function ScanPage() {
+  const [scan, setScan] = useState<ScanState | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [chosen, setChosen] = useState<Set<string> | null>(null);
+  const [result, setResult] = useState<string | null>(null);
+  const running = scan?.phase === 'querying' || scan?.phase === 'scanning';
+
+  const load = useCallback(() => {
+    call<ScanState>('GET', '/scan')
+      .then((s) => {
+        setScan(s);
+        setError(null);
+      })
+      .catch((e) => setError(message(e)));
+  }, []);
+  useEffect(load, [load]);
+  // Progress: poll quickly while a scan runs, slowly otherwise (continuous discovery events).
+  useEffect(() => {
+    const t = setInterval(load, running ? 500 : 5000);
+    return () => clearInterval(t);
+  }, [load, running]);
+  // New results: tick every new meter that has a driver.
+  useEffect(() => {
+    if (scan?.phase === 'done' && chosen === null) {
+      setChosen(new Set((scan.found ?? []).filter((d) => d.state === 'new').map((d) => d.endpoint)));
+    }
+  }, [scan, chosen]);
+
+  const start = () => {
+    setResult(null);
+    setChosen(null);
+    call<ScanState>('POST', '/scan', {})
+      .then((s) => {
+        setScan(s);
+        setError(null);
+      })
+      .catch((e) => setError(message(e)));
+  };
+  const finish = (skip: boolean) => {
+    const body = skip ? { skip: true } : { add: [...(chosen ?? [])] };
+    call<{ added: string[]; ignored: string[] }>('POST', '/scan/finish', body)
+      .then((r) => {
+        setResult(
+          skip
+            ? 'Skipped. Add meters by hand on the Meters page; discovery keeps looking for new ones.'
+            : `${r.added.length} meter(s) added${r.ignored.length ? `, ${r.ignored.length} ignored` : ''}.`,
+        );
+        setError(null);
+        load();
+      })
+      .catch((e) => setError(message(e)));
+  };
+  const toggle = (endpoint: string) => {
+    const next = new Set(chosen ?? []);
+    if (next.has(endpoint)) next.delete(endpoint);
+    else next.add(endpoint);
+    setChosen(next);
+  };
+
+  if (!scan) return <Alert error={error} />;
+  if (!scan.available) {
+    return (
+      <section>
+        <h1>Scan for meters</h1>
+        <p className="card muted">{scan.message}</p>
+      </section>
+    );
+  }
+  // In address order: 127.0.1.2 before 127.0.1.10.
+  const ipKey = (d: FoundDevice) => d.host.split('.').reduce((n, o) => n * 256 + Number(o), 0) * 65536 * 256 + d.port * 256 + d.unit_id;
+  const found = [...(scan.found ?? [])].sort((a, b) => ipKey(a) - ipKey(b));
+  const initial = !scan.initial_scan_done;
+  const pct = scan.total ? Math.round((100 * (scan.done ?? 0)) / scan.total) : 0;
+  return (
+    <section data-testid="scan-page">
+      <h1>{initial ? 'First start: find the meters' : 'Scan for meters'}</h1>
+      <Alert error={error} />
+      {result && (
+        <p className="ok" data-testid="scan-result">
+          {result}
+        </p>
+      )}
+      {(scan.phase === 'idle' || (scan.phase === 'done' && !initial && !running && chosen === null)) && (
+        <div className="card" data-step="start">
+          <h2>{initial ? 'Step 1 of 3: scan' : 'Scan now'}</h2>
+          <p>The connector asks the network for Wattline devices, then tries every address below, a few per second so that the network is never flooded, and identifies each meter that answers through the installed drivers.</p>
+          <ul>
+            {(scan.targets ?? []).map((t) => (
+              <li key={t}>{t}</li>
+            ))}
+          </ul>
+          <p className="muted small">Meters behind a gateway (RS-485) cannot be found this way: add them by hand on the Meters page.</p>
+          <div className="toolbar">
+            <button onClick={start} data-action="start-scan">
+              Start scan
+            </button>
+            {initial && (
+              <button className="secondary" onClick={() => finish(true)} data-action="skip-scan">
+                Skip, add meters by hand
+              </button>
+            )}
+          </div>
+        </div>
+      )}
+      {running && (
+        <div className="card" data-step="progress">
+          <h2>{initial ? 'Step 2 of 3: scanning' : 'Scanning'}</h2>
+          <progress value={scan.done ?? 0} max={scan.total || 1} aria-label="scan progress" />
+          <p data-testid="scan-progress">
+            {scan.phase === 'querying'
+              ? 'Asking the network for Wattline devices...'
+              : `${scan.done} of ${scan.total} addresses tried (${pct} %)`}
+          </p>
+        </div>
+      )}
+      {scan.phase === 'done' && chosen !== null && !result && (
+        <div className="card" data-step="finish">
+          <h2>{initial ? 'Step 3 of 3: choose the meters' : 'Found devices'}</h2>
+          {scan.error && <Alert error={`The scan stopped early: ${scan.error}`} />}
+          <p>
+            {found.length} device(s) found. Ticked meters are added and polled at once; meters you leave unticked are
+            ignored by later scans (un-ignore them on the Meters page).
+          </p>
+          <div className="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th />
+                  <th>Address</th>
+                  <th>Unit</th>
+                  <th>Device</th>
+                  <th>Serial</th>
+                  <th>Driver</th>
+                  <th>Name</th>
+                  <th>State</th>
+                </tr>
+              </thead>
+              <tbody>
+                {found.map((d) => (
+                  <tr key={d.endpoint} data-found={d.endpoint}>
+                    <td>
+                      {d.state === 'new' && (
+                        <input type="checkbox" aria-label={`add ${d.endpoint}`} checked={chosen.has(d.endpoint)} onChange={() => toggle(d.endpoint)} />
+                      )}
+                    </td>
+                    <td>{`${d.host}:${d.port}`}</td>
+                    <td>{d.unit_id}</td>
+                    <td>{d.identity}</td>
+                    <td>{d.serial || '-'}</td>
+                    <td>{d.profile ?? '-'}</td>
+                    <td>{d.state === 'new' ? d.key : ''}</td>
+                    <td className={d.state === 'no-driver' ? 'bad' : 'muted'}>{DEVICE_STATES[d.state]}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div className="toolbar">
+            <button onClick={() => finish(false)} data-action="finish-scan">
+              Finish: add {chosen.size} meter(s)
+            </button>
+            <button className="secondary" onClick={start}>
+              Scan again
+            </button>
+          </div>
+        </div>
+      )}
+      {!initial && (
+        <div className="card">
+          <h2>Continuous discovery</h2>
+          <p className="muted">
+            {scan.continuous ? 'On: a meter plugged in later appears within a minute and is polled at once.' : 'Off.'}
+          </p>
+          {!!scan.events?.length && (
+            <ul data-testid="discovery-events">
+              {[...scan.events].reverse().map((e) => (
+                <li key={`${e.ms}-${e.endpoint}`}>
+                  {formatTime(e.ms)}: {e.endpoint} {e.event}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
     </section>
   );
 }
@@ -322,7 +536,7 @@ function MetersPage() {
                     <td title={m.profile}>{m.type}</td>
                     <td>{m.transport === 'serial' ? m.serial_port : `${m.host}:${m.port}`}</td>
                     <td>{m.unit_id}</td>
-                    <td>{m.serial ?? '-'}</td>
+                    <td data-col="serial">{m.serial ?? '-'}</td>
                     <td>
                       {m.read_only ? (
                         <span className="muted small">from config</span>
@@ -708,6 +922,8 @@ function DiagnosticsPage() {
               <th>Requests</th>
               <th>Errors</th>
               <th>Last read</th>
+              <th>Clock drift</th>
+              <th>Last clock sync</th>
             </tr>
           </thead>
           <tbody>
@@ -719,6 +935,10 @@ function DiagnosticsPage() {
                 <td>{m.requests}</td>
                 <td>{m.errors}</td>
                 <td>{formatTime(m.last_read_ms)}</td>
+                <td data-col="clock" className={m.clock.error ? 'bad' : ''}>
+                  {m.clock.error ?? (m.clock.known && m.clock.drift_ms !== null ? `${(m.clock.drift_ms / 1000).toFixed(1)} s` : '-')}
+                </td>
+                <td>{formatTime(m.clock.last_sync_ms)}</td>
               </tr>
             ))}
           </tbody>

@@ -133,7 +133,18 @@ export interface Settings {
 }
 
 export interface Diagnostics {
-  meters: { key: string; last_error: string | null; response_time_ms: number; requests: number; errors: number; last_read_ms: number }[];
+  meters: {
+    key: string;
+    last_error: string | null;
+    response_time_ms: number;
+    requests: number;
+    errors: number;
+    last_read_ms: number;
+    identity: Record<string, string>;
+    history_records: number;
+    contact_error: string | null;
+    clock: { known: boolean; drift_ms: number | null; last_sync_ms: number; error: string | null };
+  }[];
   uplink: {
     server_url: string;
     last_error: string;
@@ -145,6 +156,36 @@ export interface Diagnostics {
     queue_evicted: number;
     oldest_unsent_ms: number;
   } | null;
+}
+
+export interface FoundDevice {
+  endpoint: string;
+  host: string;
+  port: number;
+  unit_id: number;
+  profile: string | null;
+  matched_by: string;
+  identity: string;
+  serial: string;
+  name: string;
+  key: string;
+  state: 'new' | 'polled' | 'ignored' | 'no-driver';
+}
+
+export interface ScanState {
+  available: boolean;
+  message?: string;
+  initial_scan_done: boolean;
+  phase?: 'idle' | 'querying' | 'scanning' | 'done';
+  done?: number;
+  total?: number;
+  started_ms?: number;
+  finished_ms?: number;
+  error?: string | null;
+  targets?: string[];
+  found?: FoundDevice[];
+  continuous?: boolean;
+  events?: { ms: number; endpoint: string; event: string }[];
 }
 
 export function formatTime(ms: number | undefined | null): string {
