@@ -407,6 +407,22 @@ Result<std::vector<DurableQueue::Record>> DurableQueue::ReadDurable(uint64_t aft
                                                                     size_t max_records,
                                                                     size_t max_bytes) {
   std::lock_guard lock(mu_);
+  return ReadLocked(after_seq, max_records, max_bytes, &cursor_);
+}
+
+Result<std::optional<DurableQueue::Record>> DurableQueue::PeekDurable(uint64_t after_seq) {
+  std::lock_guard lock(mu_);
+  Cursor scratch = cursor_;
+  auto records = ReadLocked(after_seq, 1, SIZE_MAX, &scratch);
+  if (!records) return Fail(records.error());
+  if (records->empty()) return std::optional<Record>();
+  return std::optional<Record>(std::move(records->front()));
+}
+
+Result<std::vector<DurableQueue::Record>> DurableQueue::ReadLocked(uint64_t after_seq,
+                                                                   size_t max_records,
+                                                                   size_t max_bytes,
+                                                                   Cursor* cursor) {
   std::vector<Record> out;
   if (max_records == 0 || after_seq >= durable_seq_) return out;
   const uint64_t start = after_seq + 1;
@@ -417,7 +433,7 @@ Result<std::vector<DurableQueue::Record>> DurableQueue::ReadDurable(uint64_t aft
   });
   size_t bytes = 0;
   for (; it != segments_.end(); ++it) {
-    auto more = ReadSegment(*it, start, max_records, max_bytes, &bytes, &out);
+    auto more = ReadSegment(*it, start, max_records, max_bytes, &bytes, &out, cursor);
     if (!more) return Fail(more.error());
     if (!*more) break;
   }
@@ -425,10 +441,11 @@ Result<std::vector<DurableQueue::Record>> DurableQueue::ReadDurable(uint64_t aft
 }
 
 Result<bool> DurableQueue::ReadSegment(Segment& seg, uint64_t start, size_t max_records,
-                                       size_t max_bytes, size_t* bytes, std::vector<Record>* out) {
+                                       size_t max_bytes, size_t* bytes, std::vector<Record>* out,
+                                       Cursor* cursor) {
   uint64_t offset = 0;
-  if (cursor_.next_seq != 0 && cursor_.number == seg.number && cursor_.next_seq <= start) {
-    offset = cursor_.offset;
+  if (cursor->next_seq != 0 && cursor->number == seg.number && cursor->next_seq <= start) {
+    offset = cursor->offset;
   }
   std::string buf;
   size_t pos = 0;  // position in buf; buf holds the file from offset - pos
@@ -479,7 +496,7 @@ Result<bool> DurableQueue::ReadSegment(Segment& seg, uint64_t start, size_t max_
     offset += rec.size;
     pos += rec.size;
     if (rec.seq >= start) {
-      cursor_ = Cursor{seg.number, offset, rec.seq + 1};
+      *cursor = Cursor{seg.number, offset, rec.seq + 1};
       if (out->size() >= max_records) return false;
     }
   }

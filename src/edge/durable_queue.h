@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,6 +100,10 @@ class DurableQueue {
   // Errors: storage errors.
   [[nodiscard]] Result<std::vector<Record>> ReadDurable(uint64_t after_seq, size_t max_records,
                                                         size_t max_bytes);
+  // The first durable record after `after_seq` (nullopt: none), like ReadDurable(after_seq, 1,
+  // ...) but without moving the position that ReadDurable continues from: for diagnostics, which
+  // must not make the uplink rescan a segment.
+  [[nodiscard]] Result<std::optional<Record>> PeekDurable(uint64_t after_seq);
 
   // The server has stored every record up to `seq`: persists that (atomically: ack.tmp, fsync,
   // rename to ack, fsync of the directory), then deletes every segment whose records are all
@@ -141,10 +146,14 @@ class DurableQueue {
   Status StartSegment();
   Status SyncLocked();
   void DeleteAckedSegments();
-  // Appends to `out` the records of `seg` with seq >= start (see ReadDurable). Returns whether
-  // the caller should go on to the next segment.
+  // Appends to `out` the records of `seg` with seq >= start (see ReadDurable), starting at
+  // `*cursor` when it points into this segment and leaving it after the last record read.
+  // Returns whether the caller should go on to the next segment.
   Result<bool> ReadSegment(Segment& seg, uint64_t start, size_t max_records, size_t max_bytes,
-                           size_t* bytes, std::vector<Record>* out);
+                           size_t* bytes, std::vector<Record>* out, Cursor* cursor);
+  // ReadDurable with the cursor to use (ReadDurable: cursor_; PeekDurable: a copy).
+  Result<std::vector<Record>> ReadLocked(uint64_t after_seq, size_t max_records, size_t max_bytes,
+                                         Cursor* cursor);
   std::string SegmentPath(uint64_t number) const;
 
   Env* const env_;

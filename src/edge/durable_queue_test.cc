@@ -171,6 +171,46 @@ TEST_F(DurableQueueTest, ReadDurableHonoursLimits) {
   EXPECT_TRUE(r->empty());
 }
 
+// Records the offsets the queue reads segment files from.
+class ReadOffsetsEnv : public EnvWrapper {
+ public:
+  ReadOffsetsEnv() : EnvWrapper(PosixEnv()) {}
+  Result<std::string> ReadFileRange(const std::string& path, uint64_t offset, size_t n) override {
+    offsets.push_back(offset);
+    return target()->ReadFileRange(path, offset, n);
+  }
+  std::vector<uint64_t> offsets;
+};
+
+TEST_F(DurableQueueTest, PeekFindsTheOldestUnsentRecordWithoutMovingTheReadPosition) {
+  ReadOffsetsEnv env;
+  auto q = Open(4u << 20, &env);
+  AppendN(*q, 1, 10);
+  ASSERT_TRUE(q->Sync().ok());
+  auto empty = q->PeekDurable(10);
+  ASSERT_TRUE(empty);
+  EXPECT_FALSE(empty->has_value());
+  auto first = q->ReadDurable(0, 5, SIZE_MAX);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->back().seq, 5u);
+  // Diagnostics ask for the oldest unacknowledged record (the server has acked nothing).
+  auto oldest = q->PeekDurable(q->acked_seq());
+  ASSERT_TRUE(oldest);
+  ASSERT_TRUE(oldest->has_value());
+  EXPECT_EQ((*oldest)->seq, 1u);
+  EXPECT_EQ((*oldest)->payload, Payload(1));
+  // The uplink goes on where it stopped: its read starts after record 5, not at the start.
+  env.offsets.clear();
+  auto next = q->ReadDurable(5, 5, SIZE_MAX);
+  ASSERT_TRUE(next);
+  ASSERT_EQ(next->size(), 5u);
+  EXPECT_EQ(next->front().seq, 6u);
+  ASSERT_FALSE(env.offsets.empty());
+  uint64_t five_records = 0;
+  for (uint64_t i = 1; i <= 5; ++i) five_records += RecordBytes(i);
+  EXPECT_EQ(env.offsets.front(), five_records);
+}
+
 TEST_F(DurableQueueTest, ReadsInBatchesAcrossSegmentsAndFromAnyPosition) {
   auto q = Open(/*segment_bytes=*/200);
   AppendN(*q, 1, 100);

@@ -81,11 +81,9 @@ struct EdgeApp::Impl {
       info.queue_pending = st.pending_records;
       info.queue_disk_bytes = st.disk_bytes;
       info.queue_evicted = st.evicted_records;
-      // The oldest unsent reading's time (this moves the queue's read cursor: the uplink's next
-      // read rescans one segment, which only costs time while someone looks at diagnostics).
-      if (auto oldest = queue->ReadDurable(queue->acked_seq(), 1, 1 << 20);
-          oldest && !oldest->empty()) {
-        if (auto r = wire::DecodeReading(oldest->front().payload)) info.oldest_unsent_ms = r->ts_ms;
+      // The oldest unsent reading's time.
+      if (auto oldest = queue->PeekDurable(queue->acked_seq()); oldest && *oldest) {
+        if (auto r = wire::DecodeReading((*oldest)->payload)) info.oldest_unsent_ms = r->ts_ms;
       }
     }
     return info;
