@@ -10,7 +10,7 @@ packages=(
   g++ cmake ninja-build pkg-config git ca-certificates python3
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libpugixml-dev
   libspdlog-dev libfmt-dev libzstd-dev libsodium-dev libtomlplusplus-dev libexpected-dev libmodbus-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libhowardhinnant-date-dev tzdata
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-pymodbus python3-serial python3-serial-asyncio socat mbpoll chromium
