@@ -28,6 +28,10 @@ Statement& Statement::Bind(int i, std::string_view v) {
   sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
+Statement& Statement::BindBlob(int i, std::string_view v) {
+  sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
 Statement& Statement::BindNull(int i) {
   sqlite3_bind_null(stmt_, i);
   return *this;
@@ -54,6 +58,11 @@ double Statement::Double(int c) const { return sqlite3_column_double(stmt_, c); 
 std::string Statement::Text(int c) const {
   const unsigned char* t = sqlite3_column_text(stmt_, c);
   return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(stmt_, c))
+           : std::string();
+}
+std::string Statement::Blob(int c) const {
+  const void* b = sqlite3_column_blob(stmt_, c);
+  return b ? std::string(static_cast<const char*>(b), sqlite3_column_bytes(stmt_, c))
            : std::string();
 }
 bool Statement::IsNull(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }

@@ -25,6 +25,7 @@ class Statement {
   Statement& Bind(int index, int64_t v);
   Statement& Bind(int index, double v);
   Statement& Bind(int index, std::string_view v);
+  Statement& BindBlob(int index, std::string_view v);
   Statement& BindNull(int index);
   // Runs one step. Returns true when a row is available, false when done; kInternal (or
   // kUnavailable when the database is busy) on failure.
@@ -36,6 +37,7 @@ class Statement {
   int64_t Int(int col) const;
   double Double(int col) const;
   std::string Text(int col) const;
+  std::string Blob(int col) const;
   bool IsNull(int col) const;
 
  private:

@@ -1,5 +1,6 @@
 #include "server/server_app.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <toml++/toml.h>
@@ -8,10 +9,12 @@
 #include <fstream>
 #include <iostream>
 
+#include "core/env.h"
 #include "core/flags.h"
 #include "core/program.h"
 #include "core/run_until_signal.h"
-#include "historian/sqlite_sample_store.h"
+#include "historian/engine.h"
+#include "historian/sqlite_db.h"
 #include "http/server.h"
 #include "http/tls.h"
 #include "server/api.h"
@@ -24,10 +27,53 @@ namespace wattline::server {
 namespace fs = std::filesystem;
 namespace bhttp = boost::beast::http;
 
+namespace {
+
+// Servers before the historian engine kept one SQLite row per sample in samples.db. Its samples
+// move into the engine once; the file is then renamed to samples.db.imported (delete it by hand
+// once satisfied). An interrupted import simply runs again: the engine ignores samples it has.
+Status ImportRowStore(const fs::path& path, historian::SampleStore& into) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return Status::Ok();
+  auto db = historian::SqliteDb::Open(path.string());
+  if (!db) return db.error();
+  auto st = (*db)->Prepare(
+      "SELECT signal_id, ts_ms, value, quality FROM samples ORDER BY signal_id, ts_ms");
+  if (!st) return st.error();
+  spdlog::info("historian: importing the samples of {} ...", path.string());
+  uint64_t total = 0;
+  std::vector<historian::StoredSample> batch;
+  while (true) {
+    auto row = st->Step();
+    if (!row) return row.error();
+    if (*row) {
+      batch.push_back({st->Int(0), st->Int(1), st->Double(2), static_cast<Quality>(st->Int(3))});
+    }
+    if (batch.size() == 100'000 || (!*row && !batch.empty())) {
+      if (Status s = into.Append(batch); !s.ok()) return s;
+      total += batch.size();
+      batch.clear();
+      if (total % 1'000'000 == 0) spdlog::info("historian: {} samples imported", total);
+    }
+    if (!*row) break;
+  }
+  db->reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    fs::path from = path.string() + suffix;
+    if (fs::exists(from, ec)) fs::rename(from, path.string() + ".imported" + suffix, ec);
+    if (ec) return Internal("cannot rename " + from.string() + ": " + ec.message());
+  }
+  spdlog::info("historian: imported {} samples; the old file is now {}.imported", total,
+               path.string());
+  return Status::Ok();
+}
+
+}  // namespace
+
 struct ServerApp::Impl {
   boost::asio::io_context& io;
   std::unique_ptr<Catalog> catalog;
-  std::unique_ptr<historian::SqliteSampleStore> store;
+  std::unique_ptr<historian::Engine> store;
   std::unique_ptr<SessionStore> sessions;
   LiveHub hub;
   std::unique_ptr<Ingest> ingest;
@@ -59,10 +105,14 @@ Status ServerApp::Start(const ServerConfig& config) {
   auto catalog = Catalog::Open((fs::path(config.data_dir) / "config.db").string());
   if (!catalog) return catalog.error();
   d.catalog = std::move(*catalog);
-  auto store =
-      historian::SqliteSampleStore::Open((fs::path(config.data_dir) / "samples.db").string());
+  historian::EngineOptions eo;
+  eo.dir = (fs::path(config.data_dir) / "historian").string();
+  auto store = historian::Engine::Open(PosixEnv(), eo);
   if (!store) return store.error();
   d.store = std::move(*store);
+  if (Status s = ImportRowStore(fs::path(config.data_dir) / "samples.db", *d.store); !s.ok()) {
+    return s;
+  }
 
   auto tenant = d.catalog->EnsureTenant("default");
   if (!tenant) return tenant.error();
@@ -179,7 +229,41 @@ int RunServerMain(int argc, char** argv) {
   options.Add("admin_password", "",
               "password of 'admin' when the server creates it at first start; default: generated");
   options.Add("port_file", "", "write the bound port to this file once listening");
-  if (auto exit_code = StartProgram(options, argc, argv, "server")) return *exit_code;
+  std::vector<std::string> positional;
+  if (auto exit_code = StartProgram(options, argc, argv, "server", &positional)) return *exit_code;
+  if (!positional.empty()) {
+    // `wattline-server dump-samples`: every stored sample as CSV, for checks and export. Only
+    // while no server runs on this data folder.
+    if (positional.size() != 1 || positional[0] != "dump-samples") {
+      std::cerr << "usage: wattline-server [options] | wattline-server --data_dir D dump-samples\n";
+      return 2;
+    }
+    historian::EngineOptions eo;
+    eo.dir = (fs::path(options.Get("data_dir")) / "historian").string();
+    auto engine = historian::Engine::Open(PosixEnv(), eo);
+    if (!engine) {
+      spdlog::critical("{}", engine.error().ToString());
+      return 1;
+    }
+    auto signals = (*engine)->Signals();
+    if (!signals) {
+      spdlog::critical("{}", signals.error().ToString());
+      return 1;
+    }
+    std::cout << "signal_id,ts_ms,value,quality\n";
+    for (int64_t id : *signals) {
+      auto samples = (*engine)->Range(id, INT64_MIN, INT64_MAX, SIZE_MAX);
+      if (!samples) {
+        spdlog::critical("signal {}: {}", id, samples.error().ToString());
+        return 1;
+      }
+      for (const auto& smp : *samples) {
+        std::cout << smp.signal_id << ',' << smp.ts_ms << ',' << fmt::format("{}", smp.value) << ','
+                  << static_cast<int>(smp.quality) << '\n';
+      }
+    }
+    return 0;
+  }
   ServerConfig config;
   auto hp = http::ParseHostPort(options.Get("listen"));
   if (!hp) {

@@ -4,6 +4,7 @@ and the server's SQLite databases. Standard library only. Read a queue only whil
 is not running; the server's databases may be read while it runs (SQLite WAL)."""
 import os
 import sqlite3
+import subprocess
 import struct
 
 
@@ -97,34 +98,51 @@ def decode_reading_key(payload):
 
 
 class ServerDb:
-    """The server's config.db and samples.db in <server data dir>."""
+    """The server's config.db and its historian (read through `wattline-server dump-samples`),
+    in <server data dir>. Read only while the server is stopped."""
 
     def __init__(self, data_dir):
+        self.data_dir = data_dir
         self.config = os.path.join(data_dir, "config.db")
-        self.samples = os.path.join(data_dir, "samples.db")
 
     def acked_seq(self, connector):
         with sqlite3.connect(self.config, timeout=10) as db:
             row = db.execute("SELECT acked_seq FROM connectors WHERE name = ?", (connector,)).fetchone()
         return row[0] if row else 0
 
-    def readings(self):
+    def samples(self):
+        """[(signal_id, ts_ms)] of every stored sample, as the historian returns them."""
+        from stack import BIN_DIR
+        run = subprocess.run([os.path.join(BIN_DIR, "wattline-server"), "--data_dir", self.data_dir,
+                              "--log_level", "warn", "dump-samples"], capture_output=True, text=True, timeout=300)
+        if run.returncode != 0:
+            raise AssertionError(f"dump-samples failed ({run.returncode}): {run.stderr[-2000:]}")
+        lines = run.stdout.splitlines()
+        assert lines[0] == "signal_id,ts_ms,value,quality", lines[:1]
+        out = []
+        for line in lines[1:]:
+            signal_id, ts_ms, _, _ = line.split(",")
+            out.append((int(signal_id), int(ts_ms)))
+        return out
+
+    def readings(self, samples=None):
         """{(device key, ts_ms): number of samples} over everything stored."""
         with sqlite3.connect(self.config, timeout=10) as db:
             signal_device = dict(db.execute(
                 "SELECT signals.id, devices.key FROM signals JOIN devices ON devices.id = signals.device_id"))
         out = {}
-        with sqlite3.connect(self.samples, timeout=10) as db:
-            for signal_id, ts_ms in db.execute("SELECT signal_id, ts_ms FROM samples"):
-                key = (signal_device[signal_id], ts_ms)
-                out[key] = out.get(key, 0) + 1
+        for signal_id, ts_ms in samples if samples is not None else self.samples():
+            key = (signal_device[signal_id], ts_ms)
+            out[key] = out.get(key, 0) + 1
         return out
 
-    def duplicate_samples(self):
-        """[(signal_id, ts_ms, count)] that occur more than once (the schema should forbid it)."""
-        with sqlite3.connect(self.samples, timeout=10) as db:
-            return db.execute("SELECT signal_id, ts_ms, count(*) FROM samples GROUP BY signal_id, ts_ms "
-                              "HAVING count(*) > 1").fetchall()
+    @staticmethod
+    def duplicate_samples(samples):
+        """[(signal_id, ts_ms, count)] that occur more than once (the historian must not store any)."""
+        counts = {}
+        for key in samples:
+            counts[key] = counts.get(key, 0) + 1
+        return [(k[0], k[1], n) for k, n in counts.items() if n > 1]
 
 
 def stored_ranges(server_log, connector):

@@ -130,8 +130,9 @@ class SigkillTest(unittest.TestCase):
         self.assertEqual(expected_first - 1, last_seq)
 
         # One reading per seq: readings have distinct (meter, ts), the poller never repeats a slot.
-        readings = db.readings()
-        self.assertEqual(db.duplicate_samples(), [])
+        samples = db.samples()
+        self.assertEqual(db.duplicate_samples(samples), [])
+        readings = db.readings(samples)
         self.assertEqual(len(readings), last_seq, "stored readings differ from the records sent")
         counts = {}
         for (device, _), n in readings.items():

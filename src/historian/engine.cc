@@ -1,0 +1,583 @@
+#include "historian/engine.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "edge/durable_queue.h"
+#include "historian/codec/block.h"
+#include "wire/coding.h"
+
+namespace wattline::historian {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint8_t kWalVersion = 1;
+constexpr uint8_t kStoredBlockVersion = 1;
+constexpr int64_t kMaxWindowMs = 7LL * 24 * 3600 * 1000;
+// Query bounds are clamped to +-2^62 ms (146 million years) so that window arithmetic cannot
+// overflow.
+constexpr int64_t kMinQueryMs = -(int64_t{1} << 62);
+constexpr int64_t kMaxQueryMs = int64_t{1} << 62;
+
+// WAL record: version, count, then per sample zigzag signal id, zigzag time delta (to the
+// previous sample of the record), the value's 8 bytes, the quality byte.
+std::string EncodeWalRecord(std::span<const StoredSample> samples) {
+  std::string out;
+  out.reserve(2 + samples.size() * 14);
+  out.push_back(static_cast<char>(kWalVersion));
+  wire::PutVarint64(&out, samples.size());
+  int64_t prev_ts = 0;
+  for (const StoredSample& s : samples) {
+    wire::PutVarint64(&out, wire::ZigZagEncode(s.signal_id));
+    wire::PutVarint64(&out, wire::ZigZagEncode(static_cast<int64_t>(
+                                static_cast<uint64_t>(s.ts_ms) - static_cast<uint64_t>(prev_ts))));
+    wire::PutFixed64(&out, std::bit_cast<uint64_t>(s.value));
+    out.push_back(static_cast<char>(s.quality));
+    prev_ts = s.ts_ms;
+  }
+  return out;
+}
+
+Result<std::vector<StoredSample>> DecodeWalRecord(std::string_view in) {
+  if (in.empty() || static_cast<uint8_t>(in[0]) != kWalVersion) {
+    return Fail(DataLoss("WAL record: unknown version"));
+  }
+  in.remove_prefix(1);
+  uint64_t n = 0;
+  if (wire::GetVarint64(&in, &n) != wire::VarintError::kOk || n > in.size() / 11 + 1) {
+    return Fail(DataLoss("WAL record: bad sample count"));
+  }
+  std::vector<StoredSample> out;
+  out.reserve(n);
+  int64_t prev_ts = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t id = 0, delta = 0;
+    if (wire::GetVarint64(&in, &id) != wire::VarintError::kOk ||
+        wire::GetVarint64(&in, &delta) != wire::VarintError::kOk || in.size() < 9) {
+      return Fail(DataLoss(fmt::format("WAL record: sample {} of {} is truncated", i, n)));
+    }
+    StoredSample s;
+    s.signal_id = wire::ZigZagDecode(id);
+    s.ts_ms = static_cast<int64_t>(static_cast<uint64_t>(prev_ts) +
+                                   static_cast<uint64_t>(wire::ZigZagDecode(delta)));
+    s.value = std::bit_cast<double>(wire::DecodeFixed64(in.data()));
+    const auto q = static_cast<uint8_t>(in[8]);
+    if (q > static_cast<uint8_t>(Quality::kManual)) {
+      return Fail(DataLoss(fmt::format("WAL record: sample {} has quality {}", i, q)));
+    }
+    s.quality = static_cast<Quality>(q);
+    in.remove_prefix(9);
+    prev_ts = s.ts_ms;
+    out.push_back(s);
+  }
+  if (!in.empty()) return Fail(DataLoss("WAL record: bytes after the last sample"));
+  return out;
+}
+
+bool IsFloat32(double v) {
+  return std::bit_cast<uint64_t>(static_cast<double>(static_cast<float>(v))) ==
+         std::bit_cast<uint64_t>(v);
+}
+bool IsInteger(double v) {
+  return std::isfinite(v) && v == std::trunc(v) && std::fabs(v) <= 9007199254740992.0 &&
+         !(v == 0 && std::signbit(v));
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+}  // namespace
+
+Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
+                                      std::span<const double> values,
+                                      std::span<const Quality> quality) {
+  if (ts_ms.size() != values.size() || ts_ms.size() != quality.size()) {
+    return Fail(InvalidArgument("stored block: columns of different lengths"));
+  }
+  // Quality as runs: most blocks are one run of "good", which costs two bytes.
+  std::string out;
+  out.push_back(static_cast<char>(kStoredBlockVersion));
+  std::string runs;
+  uint64_t run_count = 0;
+  for (size_t i = 0; i < quality.size();) {
+    size_t j = i;
+    while (j < quality.size() && quality[j] == quality[i]) ++j;
+    wire::PutVarint64(&runs, j - i);
+    runs.push_back(static_cast<char>(quality[i]));
+    ++run_count;
+    i = j;
+  }
+  wire::PutVarint64(&out, run_count);
+  out += runs;
+  // The kinds the values fit, each with its best codec; the smallest wins.
+  bool f32 = true, integer = true;
+  for (double v : values) {
+    f32 = f32 && IsFloat32(v);
+    integer = integer && IsInteger(v);
+  }
+  std::optional<std::string> best;
+  for (auto [fits, kind] :
+       {std::pair{integer, codec::ValueKind::kInteger}, std::pair{f32, codec::ValueKind::kFloat32},
+        std::pair{true, codec::ValueKind::kFloat64}}) {
+    if (!fits) continue;
+    auto block = codec::EncodeBlock(ts_ms, values, kind);
+    if (!block) return Fail(block.error());
+    if (!best || block->size() < best->size()) best = std::move(*block);
+    if (kind != codec::ValueKind::kInteger) break;  // float64 only when nothing narrower fits
+  }
+  out += *best;
+  return out;
+}
+
+Result<StoredBlock> DecodeStoredBlock(std::string_view in) {
+  if (in.empty() || static_cast<uint8_t>(in[0]) != kStoredBlockVersion) {
+    return Fail(DataLoss("stored block: unknown version"));
+  }
+  in.remove_prefix(1);
+  uint64_t runs = 0;
+  if (wire::GetVarint64(&in, &runs) != wire::VarintError::kOk || runs > codec::kMaxBlockSamples) {
+    return Fail(DataLoss("stored block: bad quality run count"));
+  }
+  StoredBlock out;
+  for (uint64_t r = 0; r < runs; ++r) {
+    uint64_t len = 0;
+    if (wire::GetVarint64(&in, &len) != wire::VarintError::kOk || in.empty() ||
+        len > codec::kMaxBlockSamples - out.quality.size()) {
+      return Fail(DataLoss("stored block: bad quality run"));
+    }
+    const auto q = static_cast<uint8_t>(in[0]);
+    if (q > static_cast<uint8_t>(Quality::kManual)) {
+      return Fail(DataLoss(fmt::format("stored block: unknown quality {}", q)));
+    }
+    in.remove_prefix(1);
+    out.quality.insert(out.quality.end(), len, static_cast<Quality>(q));
+  }
+  auto block = codec::DecodeBlock(in);
+  if (!block) return Fail(block.error());
+  if (block->ts_ms.size() != out.quality.size()) {
+    return Fail(DataLoss(fmt::format("stored block: {} samples but {} quality flags",
+                                     block->ts_ms.size(), out.quality.size())));
+  }
+  out.ts_ms = std::move(block->ts_ms);
+  out.values = std::move(block->values);
+  return out;
+}
+
+Engine::Engine(Env* env, EngineOptions options, std::unique_ptr<SqliteDb> db,
+               std::unique_ptr<edge::DurableQueue> wal)
+    : env_(env), options_(std::move(options)), db_(std::move(db)), wal_(std::move(wal)) {}
+
+Engine::~Engine() {
+  std::lock_guard lock(mu_);
+  if (skip_close_checkpoint_) return;
+  if (Status s = CheckpointLocked(); !s.ok()) {
+    spdlog::error("historian: checkpoint at close failed: {} (the WAL keeps the data)",
+                  s.ToString());
+  }
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(Env* env, EngineOptions options) {
+  if (options.block_window_ms < 1000 || options.block_window_ms > kMaxWindowMs) {
+    return Fail(InvalidArgument("historian: block window must be between 1 s and 7 days"));
+  }
+  std::error_code ec;
+  fs::create_directories(options.dir, ec);
+  if (ec) return Fail(Unavailable("historian: cannot create " + options.dir + ": " + ec.message()));
+  auto db = SqliteDb::Open((fs::path(options.dir) / "historian.db").string());
+  if (!db) return Fail(db.error());
+  Status s = (*db)->Exec(
+      "CREATE TABLE IF NOT EXISTS blocks (signal_id INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+      " end_ms INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL,"
+      " PRIMARY KEY (signal_id, start_ms)) WITHOUT ROWID;");
+  if (!s.ok()) return Fail(s);
+  edge::QueueOptions q;
+  q.dir = (fs::path(options.dir) / "wal").string();
+  q.segment_bytes = options.wal_segment_bytes;
+  auto wal = edge::DurableQueue::Open(env, q);
+  if (!wal) return Fail(wal.error());
+  std::unique_ptr<Engine> engine(
+      new Engine(env, std::move(options), std::move(*db), std::move(*wal)));
+  std::lock_guard lock(engine->mu_);
+  if (Status r = engine->Replay(); !r.ok()) return Fail(r);
+  return engine;
+}
+
+Status Engine::Replay() {
+  // The newest sample of every signal that has blocks.
+  auto last = db_->Prepare(
+      "SELECT b.signal_id, b.data FROM blocks b JOIN (SELECT signal_id, MAX(start_ms) AS m FROM"
+      " blocks GROUP BY signal_id) l ON b.signal_id = l.signal_id AND b.start_ms = l.m");
+  if (!last) return last.error();
+  while (true) {
+    auto row = last->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto block = DecodeStoredBlock(last->Blob(1));
+    if (!block) {
+      spdlog::error("historian: signal {}: newest block: {}", last->Int(0),
+                    block.error().ToString());
+      continue;
+    }
+    if (block->ts_ms.empty()) continue;
+    latest_[last->Int(0)] = {last->Int(0), block->ts_ms.back(), block->values.back(),
+                             block->quality.back()};
+  }
+  // Then what the WAL holds beyond the last checkpoint.
+  uint64_t after = wal_->acked_seq();
+  while (true) {
+    auto records = wal_->ReadDurable(after, 256, 64u << 20);
+    if (!records) return records.error();
+    if (records->empty()) break;
+    for (const auto& r : *records) {
+      after = r.seq;
+      auto samples = DecodeWalRecord(r.payload);
+      if (!samples) {
+        ++stats_.wal_records_lost;
+        spdlog::error("historian: WAL record {}: {}", r.seq, samples.error().ToString());
+        continue;
+      }
+      for (const auto& smp : *samples) AddToHead(smp);
+      stats_.replayed_samples += samples->size();
+    }
+  }
+  if (stats_.replayed_samples > 0) {
+    spdlog::info("historian: replayed {} samples from the write-ahead log",
+                 stats_.replayed_samples);
+  }
+  return Status::Ok();
+}
+
+int64_t Engine::WindowOf(int64_t ts_ms) const {
+  return FloorDiv(ts_ms, options_.block_window_ms) * options_.block_window_ms;
+}
+
+void Engine::AddToHead(const StoredSample& s) {
+  Head& head = heads_[s.signal_id];
+  Point p{s.ts_ms, s.value, s.quality};
+  if (head.empty() || head.back().ts_ms < s.ts_ms) {
+    head.push_back(p);
+  } else {
+    auto it = std::lower_bound(head.begin(), head.end(), s.ts_ms,
+                               [](const Point& a, int64_t t) { return a.ts_ms < t; });
+    if (it != head.end() && it->ts_ms == s.ts_ms) return;  // the first one stays
+    head.insert(it, p);
+  }
+  auto [it, fresh] = latest_.try_emplace(s.signal_id, s);
+  if (!fresh && it->second.ts_ms < s.ts_ms) it->second = s;
+}
+
+Status Engine::Append(std::span<const StoredSample> samples) {
+  if (samples.empty()) return Status::Ok();
+  std::lock_guard lock(mu_);
+  auto seq = wal_->Append(EncodeWalRecord(samples));
+  if (!seq) return seq.error();
+  if (Status s = wal_->Sync(); !s.ok()) return s;
+  std::vector<int64_t> touched;
+  for (const auto& s : samples) {
+    AddToHead(s);
+    touched.push_back(s.signal_id);
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  // Seal the windows that a newer window of the same signal followed.
+  std::vector<int64_t> to_seal;
+  for (int64_t id : touched) {
+    const Head& h = heads_[id];
+    if (!h.empty() && WindowOf(h.front().ts_ms) < WindowOf(h.back().ts_ms)) to_seal.push_back(id);
+  }
+  if (!to_seal.empty()) {
+    Status s = InTransaction(*db_, [&]() -> Status {
+      for (int64_t id : to_seal) {
+        if (Status r = SealLocked(id, WindowOf(heads_[id].back().ts_ms)); !r.ok()) return r;
+      }
+      return Status::Ok();
+    });
+    // The samples are durable in the WAL: a failed seal is retried at the next checkpoint.
+    if (!s.ok()) spdlog::error("historian: sealing blocks failed: {}", s.ToString());
+  }
+  if (wal_->stats().disk_bytes > options_.checkpoint_wal_bytes) {
+    if (Status s = CheckpointLocked(); !s.ok()) {
+      spdlog::error("historian: checkpoint failed: {}", s.ToString());
+    }
+  }
+  return Status::Ok();
+}
+
+Status Engine::SealLocked(int64_t signal, int64_t before_window) {
+  Head& head = heads_[signal];
+  auto end = before_window == std::numeric_limits<int64_t>::max()
+                 ? head.end()
+                 : std::lower_bound(head.begin(), head.end(), before_window,
+                                    [](const Point& a, int64_t t) { return a.ts_ms < t; });
+  auto existing = db_->Prepare(
+      "SELECT data FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND start_ms < ?3"
+      " ORDER BY start_ms");
+  auto remove =
+      db_->Prepare("DELETE FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND start_ms < ?3");
+  auto insert = db_->Prepare("INSERT INTO blocks VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!existing) return existing.error();
+  if (!remove) return remove.error();
+  if (!insert) return insert.error();
+  for (auto it = head.begin(); it != end;) {
+    const int64_t window = WindowOf(it->ts_ms);
+    auto window_end =
+        std::find_if(it, end, [&](const Point& p) { return WindowOf(p.ts_ms) != window; });
+    // What the window holds already: it wins over the head (first stored wins).
+    std::vector<Point> merged;
+    existing->Reset();
+    existing->Bind(1, signal).Bind(2, window).Bind(3, window + options_.block_window_ms);
+    std::vector<Point> stored;
+    while (true) {
+      auto row = existing->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      auto block = DecodeStoredBlock(existing->Blob(0));
+      if (!block) {
+        // Keep the damaged block as it is: the head's samples go into blocks of their own.
+        spdlog::error("historian: signal {} window {}: {}", signal, window,
+                      block.error().ToString());
+        return block.error();
+      }
+      for (size_t i = 0; i < block->ts_ms.size(); ++i) {
+        stored.push_back({block->ts_ms[i], block->values[i], block->quality[i]});
+      }
+    }
+    std::merge(stored.begin(), stored.end(), it, window_end, std::back_inserter(merged),
+               [](const Point& a, const Point& b) { return a.ts_ms < b.ts_ms; });
+    // std::merge puts an equal head sample after the stored one: drop the later ones.
+    merged.erase(std::unique(merged.begin(), merged.end(),
+                             [](const Point& a, const Point& b) { return a.ts_ms == b.ts_ms; }),
+                 merged.end());
+    remove->Reset();
+    remove->Bind(1, signal).Bind(2, window).Bind(3, window + options_.block_window_ms);
+    if (Status s = remove->Run(); !s.ok()) return s;
+    for (size_t from = 0; from < merged.size(); from += codec::kMaxBlockSamples) {
+      const size_t n = std::min(codec::kMaxBlockSamples, merged.size() - from);
+      std::vector<int64_t> ts(n);
+      std::vector<double> values(n);
+      std::vector<Quality> quality(n);
+      for (size_t i = 0; i < n; ++i) {
+        ts[i] = merged[from + i].ts_ms;
+        values[i] = merged[from + i].value;
+        quality[i] = merged[from + i].quality;
+      }
+      auto data = EncodeStoredBlock(ts, values, quality);
+      if (!data) return data.error();
+      insert->Reset();
+      insert->Bind(1, signal)
+          .Bind(2, ts.front())
+          .Bind(3, ts.back())
+          .Bind(4, static_cast<int64_t>(n))
+          .BindBlob(5, *data);
+      if (Status s = insert->Run(); !s.ok()) return s;
+    }
+    it = window_end;
+  }
+  head.erase(head.begin(), end);
+  if (head.empty()) heads_.erase(signal);
+  return Status::Ok();
+}
+
+Status Engine::Checkpoint() {
+  std::lock_guard lock(mu_);
+  return CheckpointLocked();
+}
+
+Status Engine::CheckpointLocked() {
+  const uint64_t upto = wal_->durable_seq();
+  if (!heads_.empty()) {
+    std::vector<int64_t> ids;
+    for (const auto& [id, h] : heads_) ids.push_back(id);
+    Status s = InTransaction(*db_, [&]() -> Status {
+      for (int64_t id : ids) {
+        if (Status r = SealLocked(id, std::numeric_limits<int64_t>::max()); !r.ok()) return r;
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+  }
+  // Everything up to `upto` is in committed blocks now: the WAL may forget it.
+  if (upto > wal_->acked_seq()) {
+    if (Status s = wal_->Ack(upto); !s.ok()) return s;
+  }
+  ++stats_.checkpoints;
+  return Status::Ok();
+}
+
+Result<std::vector<StoredSample>> Engine::Latest(std::span<const int64_t> signal_ids) {
+  std::lock_guard lock(mu_);
+  std::vector<StoredSample> out;
+  for (int64_t id : signal_ids) {
+    if (auto it = latest_.find(id); it != latest_.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+Result<std::vector<Engine::Point>> Engine::ReadBlocks(int64_t signal, int64_t from_start,
+                                                      int64_t to_start, size_t limit,
+                                                      int64_t from_ms, int64_t to_ms) {
+  auto st = db_->Prepare(
+      "SELECT data FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND start_ms < ?3"
+      " ORDER BY start_ms");
+  if (!st) return Fail(st.error());
+  st->Bind(1, signal).Bind(2, from_start).Bind(3, to_start);
+  std::vector<Point> out;
+  while (out.size() < limit) {
+    auto row = st->Step();
+    if (!row) return Fail(row.error());
+    if (!*row) break;
+    auto block = DecodeStoredBlock(st->Blob(0));
+    if (!block) return Fail(block.error());
+    for (size_t i = 0; i < block->ts_ms.size() && out.size() < limit; ++i) {
+      if (block->ts_ms[i] >= from_ms && block->ts_ms[i] < to_ms) {
+        out.push_back({block->ts_ms[i], block->values[i], block->quality[i]});
+      }
+    }
+  }
+  return out;
+}
+
+Result<std::vector<StoredSample>> Engine::Range(int64_t signal_id, int64_t from_ms, int64_t to_ms,
+                                                size_t limit) {
+  std::lock_guard lock(mu_);
+  std::vector<StoredSample> out;
+  from_ms = std::max(from_ms, kMinQueryMs);
+  to_ms = std::min(to_ms, kMaxQueryMs);
+  if (from_ms >= to_ms || limit == 0) return out;
+  // Head samples in range (few: the open windows and late data).
+  std::vector<Point> head;
+  if (auto h = heads_.find(signal_id); h != heads_.end()) {
+    auto lo = std::lower_bound(h->second.begin(), h->second.end(), from_ms,
+                               [](const Point& a, int64_t t) { return a.ts_ms < t; });
+    for (auto it = lo; it != h->second.end() && it->ts_ms < to_ms; ++it) head.push_back(*it);
+  }
+  // Blocks window by window, merged with the head; the stored sample wins at equal times.
+  // Reading stops once `limit` samples are certain.
+  size_t hi = 0;
+  auto next = db_->Prepare(
+      "SELECT MIN(start_ms) FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND start_ms < ?3");
+  if (!next) return Fail(next.error());
+  for (int64_t w = WindowOf(from_ms); w < to_ms && out.size() < limit;) {
+    // Jump over windows without blocks: the next block start at or after w.
+    next->Reset();
+    next->Bind(1, signal_id).Bind(2, w).Bind(3, to_ms);
+    auto row = next->Step();
+    if (!row) return Fail(row.error());
+    if (!*row || next->IsNull(0)) break;
+    const int64_t window = WindowOf(next->Int(0));
+    auto blocks = ReadBlocks(signal_id, window, window + options_.block_window_ms,
+                             std::numeric_limits<size_t>::max(), from_ms, to_ms);
+    if (!blocks) return Fail(blocks.error());
+    // Head samples before this window, then the merge within it.
+    for (; hi < head.size() && head[hi].ts_ms < window && out.size() < limit; ++hi) {
+      out.push_back({signal_id, head[hi].ts_ms, head[hi].value, head[hi].quality});
+    }
+    size_t bi = 0;
+    const int64_t window_end = window + options_.block_window_ms;
+    while (out.size() < limit &&
+           (bi < blocks->size() || (hi < head.size() && head[hi].ts_ms < window_end))) {
+      const bool take_head =
+          bi == blocks->size() ||
+          (hi < head.size() && head[hi].ts_ms < window_end && head[hi].ts_ms < (*blocks)[bi].ts_ms);
+      if (take_head) {
+        out.push_back({signal_id, head[hi].ts_ms, head[hi].value, head[hi].quality});
+        ++hi;
+      } else {
+        const Point& p = (*blocks)[bi++];
+        if (hi < head.size() && head[hi].ts_ms == p.ts_ms) ++hi;  // stored wins
+        out.push_back({signal_id, p.ts_ms, p.value, p.quality});
+      }
+    }
+    w = window_end;
+  }
+  for (; hi < head.size() && out.size() < limit; ++hi) {
+    out.push_back({signal_id, head[hi].ts_ms, head[hi].value, head[hi].quality});
+  }
+  return out;
+}
+
+Result<int64_t> Engine::Count(int64_t signal_id, int64_t from_ms, int64_t to_ms) {
+  from_ms = std::max(from_ms, kMinQueryMs);
+  to_ms = std::min(to_ms, kMaxQueryMs);
+  if (from_ms >= to_ms) return int64_t{0};
+  {
+    std::lock_guard lock(mu_);
+    // Whole windows without head samples count from the block rows alone.
+    const bool head_in_range = [&] {
+      auto h = heads_.find(signal_id);
+      if (h == heads_.end()) return false;
+      auto lo = std::lower_bound(h->second.begin(), h->second.end(), from_ms,
+                                 [](const Point& a, int64_t t) { return a.ts_ms < t; });
+      return lo != h->second.end() && lo->ts_ms < to_ms;
+    }();
+    const int64_t inner_from =
+        WindowOf(from_ms) == from_ms ? from_ms : WindowOf(from_ms) + options_.block_window_ms;
+    const int64_t inner_to = WindowOf(to_ms);
+    if (!head_in_range && inner_from <= inner_to) {
+      auto st = db_->Prepare(
+          "SELECT COALESCE(SUM(count), 0) FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND"
+          " start_ms < ?3");
+      if (!st) return Fail(st.error());
+      st->Bind(1, signal_id).Bind(2, inner_from).Bind(3, inner_to);
+      auto row = st->Step();
+      if (!row) return Fail(row.error());
+      int64_t n = st->Int(0);
+      // The partial windows at both ends are decoded.
+      for (auto [a, b] : {std::pair{from_ms, inner_from}, std::pair{inner_to, to_ms}}) {
+        if (a >= b) continue;
+        auto part = ReadBlocks(signal_id, WindowOf(a), WindowOf(a) + options_.block_window_ms,
+                               std::numeric_limits<size_t>::max(), a, b);
+        if (!part) return Fail(part.error());
+        n += static_cast<int64_t>(part->size());
+      }
+      return n;
+    }
+  }
+  auto all = Range(signal_id, from_ms, to_ms, std::numeric_limits<size_t>::max());
+  if (!all) return Fail(all.error());
+  return static_cast<int64_t>(all->size());
+}
+
+Result<std::vector<int64_t>> Engine::Signals() {
+  std::lock_guard lock(mu_);
+  auto st = db_->Prepare("SELECT DISTINCT signal_id FROM blocks");
+  if (!st) return Fail(st.error());
+  std::vector<int64_t> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row) return Fail(row.error());
+    if (!*row) break;
+    out.push_back(st->Int(0));
+  }
+  for (const auto& [id, h] : heads_) out.push_back(id);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+EngineStats Engine::stats() {
+  std::lock_guard lock(mu_);
+  EngineStats s = stats_;
+  s.head_samples = 0;
+  for (const auto& [id, h] : heads_) s.head_samples += h.size();
+  s.wal_bytes = wal_->stats().disk_bytes;
+  auto st = db_->Prepare(
+      "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0), COALESCE(SUM(count), 0) FROM blocks");
+  if (st && st->Step().value_or(false)) {
+    s.blocks = static_cast<uint64_t>(st->Int(0));
+    s.block_bytes = static_cast<uint64_t>(st->Int(1));
+    s.block_samples = static_cast<uint64_t>(st->Int(2));
+  }
+  return s;
+}
+
+}  // namespace wattline::historian
