@@ -580,4 +580,46 @@ EngineStats Engine::stats() {
   return s;
 }
 
+Status ImportRowStore(const std::filesystem::path& path, SampleStore& into) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Status::Ok();
+  auto db = SqliteDb::Open(path.string());
+  if (!db) return db.error();
+  spdlog::info("historian: importing the samples of {} ...", path.string());
+  // The statement must be finalized before the connection closes: it lives in this lambda.
+  auto copy = [&]() -> Result<uint64_t> {
+    auto st = (*db)->Prepare(
+        "SELECT signal_id, ts_ms, value, quality FROM samples ORDER BY signal_id, ts_ms");
+    if (!st) return Fail(st.error());
+    uint64_t total = 0;
+    std::vector<StoredSample> batch;
+    while (true) {
+      auto row = st->Step();
+      if (!row) return Fail(row.error());
+      if (*row) {
+        batch.push_back({st->Int(0), st->Int(1), st->Double(2), static_cast<Quality>(st->Int(3))});
+      }
+      if (batch.size() == 100'000 || (!*row && !batch.empty())) {
+        if (Status s = into.Append(batch); !s.ok()) return Fail(s);
+        total += batch.size();
+        batch.clear();
+        if (total % 1'000'000 == 0) spdlog::info("historian: {} samples imported", total);
+      }
+      if (!*row) return total;
+    }
+  };
+  auto total = copy();
+  if (!total) return total.error();
+  db->reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::path from = path.string() + suffix;
+    if (std::filesystem::exists(from, ec))
+      std::filesystem::rename(from, path.string() + ".imported" + suffix, ec);
+    if (ec) return Internal("cannot rename " + from.string() + ": " + ec.message());
+  }
+  spdlog::info("historian: imported {} samples; the old file is now {}.imported", *total,
+               path.string());
+  return Status::Ok();
+}
+
 }  // namespace wattline::historian

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -123,5 +124,10 @@ struct StoredBlock {
 };
 // kDataLoss naming the problem for damaged bytes.
 Result<StoredBlock> DecodeStoredBlock(std::string_view bytes);
+
+// Servers before the historian engine kept one SQLite row per sample in samples.db. Its samples
+// move into the engine once; the file is then renamed to samples.db.imported (delete it by hand
+// once satisfied). An interrupted import simply runs again: the engine ignores samples it has.
+Status ImportRowStore(const std::filesystem::path& path, SampleStore& into);
 
 }  // namespace wattline::historian

@@ -9,6 +9,8 @@
 #include <limits>
 #include <random>
 
+#include "historian/sqlite_sample_store.h"
+
 namespace wattline::historian {
 namespace {
 namespace fs = std::filesystem;
@@ -239,6 +241,27 @@ TEST_F(EngineTest, CheckpointsKeepTheWalSmall) {
   EXPECT_LT(st.wal_bytes, (64u << 10) + 500u * 20u);
   // Compact: float32 meter values at 1 s take a few bytes per sample, timestamps included.
   EXPECT_LT(static_cast<double>(st.block_bytes) / static_cast<double>(st.block_samples), 4.0);
+  ExpectSame(All(1), a);
+}
+
+TEST_F(EngineTest, AnOldRowStoreIsImportedOnceAndRenamed) {
+  const fs::path old_file = dir_ / "samples.db";
+  fs::create_directories(dir_);
+  auto a = Series(1, kT0, 150, 7);
+  a[3].quality = Quality::kManual;
+  {
+    auto rows = SqliteSampleStore::Open(old_file.string());
+    ASSERT_TRUE(rows);
+    ASSERT_TRUE((*rows)->Append(a).ok());
+  }
+  Open();
+  ASSERT_TRUE(engine_->Append(std::span(a).subspan(0, 10)).ok());  // some are there already
+  ASSERT_TRUE(ImportRowStore(old_file, *engine_).ok());
+  ExpectSame(All(1), a);
+  EXPECT_FALSE(fs::exists(old_file));
+  EXPECT_TRUE(fs::exists(dir_ / "samples.db.imported"));
+  // Nothing left to import: a second start does nothing.
+  ASSERT_TRUE(ImportRowStore(old_file, *engine_).ok());
   ExpectSame(All(1), a);
 }
 

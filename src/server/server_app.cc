@@ -14,7 +14,6 @@
 #include "core/program.h"
 #include "core/run_until_signal.h"
 #include "historian/engine.h"
-#include "historian/sqlite_db.h"
 #include "http/server.h"
 #include "http/tls.h"
 #include "server/api.h"
@@ -26,49 +25,6 @@
 namespace wattline::server {
 namespace fs = std::filesystem;
 namespace bhttp = boost::beast::http;
-
-namespace {
-
-// Servers before the historian engine kept one SQLite row per sample in samples.db. Its samples
-// move into the engine once; the file is then renamed to samples.db.imported (delete it by hand
-// once satisfied). An interrupted import simply runs again: the engine ignores samples it has.
-Status ImportRowStore(const fs::path& path, historian::SampleStore& into) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return Status::Ok();
-  auto db = historian::SqliteDb::Open(path.string());
-  if (!db) return db.error();
-  auto st = (*db)->Prepare(
-      "SELECT signal_id, ts_ms, value, quality FROM samples ORDER BY signal_id, ts_ms");
-  if (!st) return st.error();
-  spdlog::info("historian: importing the samples of {} ...", path.string());
-  uint64_t total = 0;
-  std::vector<historian::StoredSample> batch;
-  while (true) {
-    auto row = st->Step();
-    if (!row) return row.error();
-    if (*row) {
-      batch.push_back({st->Int(0), st->Int(1), st->Double(2), static_cast<Quality>(st->Int(3))});
-    }
-    if (batch.size() == 100'000 || (!*row && !batch.empty())) {
-      if (Status s = into.Append(batch); !s.ok()) return s;
-      total += batch.size();
-      batch.clear();
-      if (total % 1'000'000 == 0) spdlog::info("historian: {} samples imported", total);
-    }
-    if (!*row) break;
-  }
-  db->reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    fs::path from = path.string() + suffix;
-    if (fs::exists(from, ec)) fs::rename(from, path.string() + ".imported" + suffix, ec);
-    if (ec) return Internal("cannot rename " + from.string() + ": " + ec.message());
-  }
-  spdlog::info("historian: imported {} samples; the old file is now {}.imported", total,
-               path.string());
-  return Status::Ok();
-}
-
-}  // namespace
 
 struct ServerApp::Impl {
   boost::asio::io_context& io;
@@ -110,7 +66,8 @@ Status ServerApp::Start(const ServerConfig& config) {
   auto store = historian::Engine::Open(PosixEnv(), eo);
   if (!store) return store.error();
   d.store = std::move(*store);
-  if (Status s = ImportRowStore(fs::path(config.data_dir) / "samples.db", *d.store); !s.ok()) {
+  if (Status s = historian::ImportRowStore(fs::path(config.data_dir) / "samples.db", *d.store);
+      !s.ok()) {
     return s;
   }
 
