@@ -95,6 +95,80 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+constexpr uint8_t kRollupVersion = 1;
+
+// A window's minor aggregates (docs/format/historian.md): version, count, then per aggregate
+// its times as zigzag varints relative to the window, count, weighted_ms, the doubles as their
+// 8 bytes, and the consumption behind a presence byte.
+std::string EncodeRollups(int64_t window, std::span<const Aggregate> aggs) {
+  std::string out;
+  out.push_back(static_cast<char>(kRollupVersion));
+  wire::PutVarint64(&out, aggs.size());
+  auto rel = [&](int64_t t) {
+    wire::PutVarint64(&out, wire::ZigZagEncode(static_cast<int64_t>(
+                                static_cast<uint64_t>(t) - static_cast<uint64_t>(window))));
+  };
+  for (const Aggregate& a : aggs) {
+    for (int64_t t :
+         {a.start_ms, a.end_ms, a.min_ts_ms, a.max_ts_ms, a.first_ts_ms, a.last_ts_ms}) {
+      rel(t);
+    }
+    wire::PutVarint64(&out, static_cast<uint64_t>(a.count));
+    wire::PutVarint64(&out, static_cast<uint64_t>(a.weighted_ms));
+    for (double v : {a.min, a.max, a.first, a.last, a.mean}) {
+      wire::PutFixed64(&out, std::bit_cast<uint64_t>(v));
+    }
+    out.push_back(a.consumption ? 1 : 0);
+    if (a.consumption) wire::PutFixed64(&out, std::bit_cast<uint64_t>(*a.consumption));
+  }
+  return out;
+}
+
+Result<std::vector<Aggregate>> DecodeRollups(int64_t window, std::string_view in) {
+  if (in.empty() || static_cast<uint8_t>(in[0]) != kRollupVersion) {
+    return Fail(DataLoss("rollups: unknown version"));
+  }
+  in.remove_prefix(1);
+  uint64_t n = 0;
+  if (wire::GetVarint64(&in, &n) != wire::VarintError::kOk || n > in.size() / 50) {
+    return Fail(DataLoss("rollups: bad count"));
+  }
+  std::vector<Aggregate> out(n);
+  for (Aggregate& a : out) {
+    uint64_t v[8];
+    for (uint64_t& x : v) {
+      if (wire::GetVarint64(&in, &x) != wire::VarintError::kOk) {
+        return Fail(DataLoss("rollups: truncated"));
+      }
+    }
+    int64_t* times[] = {&a.start_ms,  &a.end_ms,      &a.min_ts_ms,
+                        &a.max_ts_ms, &a.first_ts_ms, &a.last_ts_ms};
+    for (int i = 0; i < 6; ++i) {
+      *times[i] = static_cast<int64_t>(static_cast<uint64_t>(window) +
+                                       static_cast<uint64_t>(wire::ZigZagDecode(v[i])));
+    }
+    a.count = static_cast<int64_t>(v[6]);
+    a.weighted_ms = static_cast<int64_t>(v[7]);
+    if (in.size() < 41) return Fail(DataLoss("rollups: truncated"));
+    double* values[] = {&a.min, &a.max, &a.first, &a.last, &a.mean};
+    for (double* d : values) {
+      *d = std::bit_cast<double>(wire::DecodeFixed64(in.data()));
+      in.remove_prefix(8);
+    }
+    const char has = in[0];
+    in.remove_prefix(1);
+    if (has == 1) {
+      if (in.size() < 8) return Fail(DataLoss("rollups: truncated"));
+      a.consumption = std::bit_cast<double>(wire::DecodeFixed64(in.data()));
+      in.remove_prefix(8);
+    } else if (has != 0) {
+      return Fail(DataLoss("rollups: bad consumption flag"));
+    }
+  }
+  if (!in.empty()) return Fail(DataLoss("rollups: bytes after the last aggregate"));
+  return out;
+}
+
 }  // namespace
 
 Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
@@ -172,9 +246,13 @@ Result<StoredBlock> DecodeStoredBlock(std::string_view in) {
   return out;
 }
 
-Engine::Engine(Env* env, EngineOptions options, std::unique_ptr<SqliteDb> db,
+Engine::Engine(Env* env, EngineOptions options, Calendar calendar, std::unique_ptr<SqliteDb> db,
                std::unique_ptr<edge::DurableQueue> wal)
-    : env_(env), options_(std::move(options)), db_(std::move(db)), wal_(std::move(wal)) {}
+    : env_(env),
+      options_(std::move(options)),
+      db_(std::move(db)),
+      wal_(std::move(wal)),
+      calendar_(std::move(calendar)) {}
 
 Engine::~Engine() {
   std::lock_guard lock(mu_);
@@ -189,6 +267,11 @@ Result<std::unique_ptr<Engine>> Engine::Open(Env* env, EngineOptions options) {
   if (options.block_window_ms < 1000 || options.block_window_ms > kMaxWindowMs) {
     return Fail(InvalidArgument("historian: block window must be between 1 s and 7 days"));
   }
+  if (options.rollup_max_hold_ms < 1000 || options.rollup_max_hold_ms > 86'400'000) {
+    return Fail(InvalidArgument("historian: rollup_max_hold_ms must be between 1 s and 1 day"));
+  }
+  auto calendar = Calendar::Create(options.zone, options.minor);
+  if (!calendar) return Fail(calendar.error());
   std::error_code ec;
   fs::create_directories(options.dir, ec);
   if (ec) return Fail(Unavailable("historian: cannot create " + options.dir + ": " + ec.message()));
@@ -197,7 +280,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(Env* env, EngineOptions options) {
   Status s = (*db)->Exec(
       "CREATE TABLE IF NOT EXISTS blocks (signal_id INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
       " end_ms INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL,"
-      " PRIMARY KEY (signal_id, start_ms)) WITHOUT ROWID;");
+      " PRIMARY KEY (signal_id, start_ms)) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS rollups (signal_id INTEGER NOT NULL, window_ms INTEGER NOT NULL,"
+      " data BLOB NOT NULL, PRIMARY KEY (signal_id, window_ms)) WITHOUT ROWID;");
   if (!s.ok()) return Fail(s);
   edge::QueueOptions q;
   q.dir = (fs::path(options.dir) / "wal").string();
@@ -205,7 +290,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(Env* env, EngineOptions options) {
   auto wal = edge::DurableQueue::Open(env, q);
   if (!wal) return Fail(wal.error());
   std::unique_ptr<Engine> engine(
-      new Engine(env, std::move(options), std::move(*db), std::move(*wal)));
+      new Engine(env, std::move(options), std::move(*calendar), std::move(*db), std::move(*wal)));
   std::lock_guard lock(engine->mu_);
   if (Status r = engine->Replay(); !r.ok()) return Fail(r);
   return engine;
@@ -382,9 +467,13 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
     }
     it = window_end;
   }
+  if (head.begin() == end) return Status::Ok();
+  const int64_t first = WindowOf(head.front().ts_ms);
+  const int64_t last_end = WindowOf(std::prev(end)->ts_ms) + options_.block_window_ms;
   head.erase(head.begin(), end);
   if (head.empty()) heads_.erase(signal);
-  return Status::Ok();
+  // The last sample's value holds into the intervals after it (up to rollup_max_hold_ms).
+  return UpdateRollupsLocked(signal, first, last_end + options_.rollup_max_hold_ms);
 }
 
 Status Engine::Checkpoint() {
@@ -449,6 +538,11 @@ Result<std::vector<Engine::Point>> Engine::ReadBlocks(int64_t signal, int64_t fr
 Result<std::vector<StoredSample>> Engine::Range(int64_t signal_id, int64_t from_ms, int64_t to_ms,
                                                 size_t limit) {
   std::lock_guard lock(mu_);
+  return RangeLocked(signal_id, from_ms, to_ms, limit);
+}
+
+Result<std::vector<StoredSample>> Engine::RangeLocked(int64_t signal_id, int64_t from_ms,
+                                                      int64_t to_ms, size_t limit) {
   std::vector<StoredSample> out;
   from_ms = std::max(from_ms, kMinQueryMs);
   to_ms = std::min(to_ms, kMaxQueryMs);
@@ -545,6 +639,257 @@ Result<int64_t> Engine::Count(int64_t signal_id, int64_t from_ms, int64_t to_ms)
   auto all = Range(signal_id, from_ms, to_ms, std::numeric_limits<size_t>::max());
   if (!all) return Fail(all.error());
   return static_cast<int64_t>(all->size());
+}
+
+Result<std::optional<StoredSample>> Engine::LastBeforeLocked(int64_t signal, int64_t ts_ms) {
+  std::optional<StoredSample> best;
+  if (auto h = heads_.find(signal); h != heads_.end()) {
+    auto it = std::lower_bound(h->second.begin(), h->second.end(), ts_ms,
+                               [](const Point& a, int64_t t) { return a.ts_ms < t; });
+    if (it != h->second.begin()) {
+      --it;
+      best = StoredSample{signal, it->ts_ms, it->value, it->quality};
+    }
+  }
+  // The newest block that starts before ts_ms has the newest stored sample before it (or, when
+  // all of its samples are at or after ts_ms, the block before it does).
+  auto st = db_->Prepare(
+      "SELECT data FROM blocks WHERE signal_id = ?1 AND start_ms < ?2 ORDER BY start_ms DESC"
+      " LIMIT 2");
+  if (!st) return Fail(st.error());
+  st->Bind(1, signal).Bind(2, ts_ms);
+  while (true) {
+    auto row = st->Step();
+    if (!row) return Fail(row.error());
+    if (!*row) break;
+    auto block = DecodeStoredBlock(st->Blob(0));
+    if (!block) return Fail(block.error());
+    auto it = std::lower_bound(block->ts_ms.begin(), block->ts_ms.end(), ts_ms);
+    if (it == block->ts_ms.begin()) continue;
+    const size_t i = static_cast<size_t>(it - block->ts_ms.begin()) - 1;
+    if (!best || block->ts_ms[i] > best->ts_ms) {
+      best = StoredSample{signal, block->ts_ms[i], block->values[i], block->quality[i]};
+    }
+    break;
+  }
+  return best;
+}
+
+Result<std::vector<Aggregate>> Engine::ComputeMinorLocked(int64_t signal, int64_t window) {
+  std::vector<int64_t> starts;
+  for (int64_t s = calendar_.Floor(Interval::kMinor, window); s < window + options_.block_window_ms;
+       s = calendar_.Next(Interval::kMinor, s)) {
+    if (s >= window) starts.push_back(s);
+  }
+  std::vector<Aggregate> out;
+  if (starts.empty()) return out;
+  const int64_t end = calendar_.Next(Interval::kMinor, starts.back());
+  auto raw = RangeLocked(signal, starts.front(), end, std::numeric_limits<size_t>::max());
+  if (!raw) return Fail(raw.error());
+  auto before = LastBeforeLocked(signal, starts.front());
+  if (!before) return Fail(before.error());
+  std::vector<Sample> samples;
+  samples.reserve(raw->size());
+  for (const auto& r : *raw) samples.push_back({r.ts_ms, r.value});
+  RollupOptions ro;
+  ro.counter = true;  // consumption is kept for every signal; only counters expose it
+  ro.max_hold_ms = options_.rollup_max_hold_ms;
+  std::optional<Sample> prev;
+  if (*before) prev = Sample{(*before)->ts_ms, (*before)->value};
+  size_t i = 0;
+  for (int64_t s : starts) {
+    const int64_t e = calendar_.Next(Interval::kMinor, s);
+    const size_t from = i;
+    while (i < samples.size() && samples[i].ts_ms < e) ++i;
+    auto part = std::span(samples).subspan(from, i - from);
+    std::optional<Sample> after;
+    if (i < samples.size()) after = samples[i];
+    Aggregate a = Compute(s, e, part, prev, after, ro);
+    if (a.count > 0 || a.weighted_ms > 0) out.push_back(a);
+    for (const Sample& smp : part) {
+      if (std::isfinite(smp.value)) prev = smp;
+    }
+  }
+  return out;
+}
+
+Status Engine::UpdateRollupsLocked(int64_t signal, int64_t from_ms, int64_t to_ms) {
+  std::vector<int64_t> owners;
+  for (int64_t s = calendar_.Floor(Interval::kMinor, from_ms); s < to_ms;
+       s = calendar_.Next(Interval::kMinor, s)) {
+    const int64_t w = WindowOf(s);
+    if (owners.empty() || owners.back() != w) owners.push_back(w);
+  }
+  auto put = db_->Prepare("INSERT OR REPLACE INTO rollups VALUES (?1, ?2, ?3)");
+  auto del = db_->Prepare("DELETE FROM rollups WHERE signal_id = ?1 AND window_ms = ?2");
+  if (!put) return put.error();
+  if (!del) return del.error();
+  for (int64_t w : owners) {
+    auto aggs = ComputeMinorLocked(signal, w);
+    if (!aggs) return aggs.error();
+    Statement& st = aggs->empty() ? *del : *put;
+    st.Reset();
+    st.Bind(1, signal).Bind(2, w);
+    if (!aggs->empty()) st.BindBlob(3, EncodeRollups(w, *aggs));
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Aggregate>> Engine::MinorsLocked(int64_t signal, int64_t from_ms,
+                                                    int64_t to_ms) {
+  std::map<int64_t, std::vector<Aggregate>> by_window;
+  auto st = db_->Prepare(
+      "SELECT window_ms, data FROM rollups WHERE signal_id = ?1 AND window_ms >= ?2 AND"
+      " window_ms < ?3");
+  if (!st) return Fail(st.error());
+  st->Bind(1, signal).Bind(2, WindowOf(from_ms)).Bind(3, to_ms);
+  while (true) {
+    auto row = st->Step();
+    if (!row) return Fail(row.error());
+    if (!*row) break;
+    auto aggs = DecodeRollups(st->Int(0), st->Blob(1));
+    if (!aggs) return Fail(aggs.error());
+    by_window[st->Int(0)] = std::move(*aggs);
+  }
+  // Windows not sealed yet (the head): computed now from the raw samples.
+  if (auto h = heads_.find(signal); h != heads_.end()) {
+    std::vector<int64_t> open;
+    for (const Point& p : h->second) {
+      const int64_t w = WindowOf(p.ts_ms);
+      if ((open.empty() || open.back() != w) && w + options_.block_window_ms > from_ms &&
+          w < to_ms) {
+        open.push_back(w);
+      }
+    }
+    for (int64_t w : open) {
+      auto aggs = ComputeMinorLocked(signal, w);
+      if (!aggs) return Fail(aggs.error());
+      by_window[w] = std::move(*aggs);
+    }
+  }
+  std::vector<Aggregate> out;
+  for (auto& [w, aggs] : by_window) {
+    for (auto& a : aggs) {
+      if (a.start_ms >= from_ms && a.start_ms < to_ms) out.push_back(a);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Combines `parts` (sorted by start) into the intervals starting at `starts` (each ending at
+// `next(start)`); intervals without parts with data are left out.
+template <typename NextFn>
+std::vector<Aggregate> Group(std::span<const Aggregate> parts, const std::vector<int64_t>& starts,
+                             NextFn next, MinMaxFrom from) {
+  std::vector<Aggregate> out;
+  size_t i = 0;
+  for (int64_t s : starts) {
+    const int64_t e = next(s);
+    while (i < parts.size() && parts[i].start_ms < s) ++i;
+    const size_t first = i;
+    while (i < parts.size() && parts[i].start_ms < e) ++i;
+    if (i == first) continue;
+    Aggregate a = Combine(s, e, parts.subspan(first, i - first), from);
+    if (a.count > 0 || a.weighted_ms > 0) out.push_back(a);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<Aggregate>> Engine::Aggregates(int64_t signal_id, Interval interval,
+                                                  int64_t from_ms, int64_t to_ms,
+                                                  std::optional<Interval> minmax_from) {
+  if (minmax_from && static_cast<uint8_t>(*minmax_from) >= static_cast<uint8_t>(interval)) {
+    return Fail(InvalidArgument(fmt::format("min/max from {} values: must be finer than {}",
+                                            IntervalName(*minmax_from), IntervalName(interval))));
+  }
+  from_ms = std::max(from_ms, Calendar::kMinMs);
+  to_ms = std::min(to_ms, Calendar::kMaxMs);
+  std::vector<Aggregate> out;
+  if (from_ms >= to_ms) return out;
+  // Bound the work before asking the calendar for every start.
+  const int64_t shortest = interval == Interval::kMinor  ? options_.minor.count() * 60'000
+                           : interval == Interval::kHour ? 1'800'000  // a DST half hour
+                                                         : 3'600'000;
+  if ((to_ms - from_ms) / shortest > 100'000) {
+    return Fail(InvalidArgument("more than 100,000 intervals asked for; use a coarser interval"));
+  }
+  std::lock_guard lock(mu_);
+  const auto starts = calendar_.Starts(interval, from_ms, to_ms);
+  if (starts.empty()) return out;
+  const int64_t begin = starts.front();
+  const int64_t end = calendar_.Next(interval, starts.back());
+  auto minors = MinorsLocked(signal_id, begin, end);
+  if (!minors) return Fail(minors.error());
+  if (interval == Interval::kMinor) return *minors;
+  auto next = [this](Interval i) { return [this, i](int64_t s) { return calendar_.Next(i, s); }; };
+  if (!minmax_from) return Group(*minors, starts, next(interval), MinMaxFrom::kSamples);
+  std::vector<Aggregate> ref = *minmax_from == Interval::kMinor
+                                   ? *minors
+                                   : Group(*minors, calendar_.Starts(*minmax_from, begin, end),
+                                           next(*minmax_from), MinMaxFrom::kSamples);
+  return Group(ref, starts, next(interval), MinMaxFrom::kMeans);
+}
+
+Result<std::vector<StoredSample>> Engine::Chart(int64_t signal_id, int64_t from_ms, int64_t to_ms,
+                                                size_t max_points) {
+  if (max_points < 2) return Fail(InvalidArgument("a chart needs at least 2 points"));
+  from_ms = std::max(from_ms, Calendar::kMinMs);
+  to_ms = std::min(to_ms, Calendar::kMaxMs);
+  std::vector<StoredSample> out;
+  if (from_ms >= to_ms) return out;
+  const int64_t buckets = static_cast<int64_t>(max_points / 2);
+  const int64_t width = (to_ms - from_ms + buckets - 1) / buckets;
+  std::lock_guard lock(mu_);
+  const int64_t minor_ms = options_.minor.count() * 60'000;
+  if (width < 2 * minor_ms) {
+    auto raw = RangeLocked(signal_id, from_ms, to_ms, std::numeric_limits<size_t>::max());
+    if (!raw) return Fail(raw.error());
+    return DownsampleMinMax(*raw, from_ms, to_ms, max_points);
+  }
+  // Whole minor intervals from the rollups; the partial ones at both ends from raw samples.
+  int64_t inner_from = calendar_.Floor(Interval::kMinor, from_ms);
+  if (inner_from < from_ms) inner_from = calendar_.Next(Interval::kMinor, inner_from);
+  const int64_t inner_to = std::max(inner_from, calendar_.Floor(Interval::kMinor, to_ms));
+  auto minors = MinorsLocked(signal_id, inner_from, inner_to);
+  if (!minors) return Fail(minors.error());
+  std::vector<Aggregate> parts;
+  RollupOptions ro;
+  for (auto [a, b] : {std::pair{from_ms, inner_from}, std::pair{inner_to, to_ms}}) {
+    if (a >= b) continue;
+    auto raw = RangeLocked(signal_id, a, b, std::numeric_limits<size_t>::max());
+    if (!raw) return Fail(raw.error());
+    std::vector<Sample> samples;
+    for (const auto& r : *raw) samples.push_back({r.ts_ms, r.value});
+    Aggregate edge = Compute(a, b, samples, std::nullopt, std::nullopt, ro);
+    if (edge.count > 0) parts.push_back(edge);
+  }
+  parts.insert(parts.end(), minors->begin(), minors->end());
+  std::sort(parts.begin(), parts.end(),
+            [](const Aggregate& x, const Aggregate& y) { return x.start_ms < y.start_ms; });
+  // Each bucket keeps the extreme samples of its parts, in time order.
+  size_t i = 0;
+  for (int64_t b = 0; b < buckets; ++b) {
+    const int64_t s = from_ms + b * width;
+    const int64_t e = std::min(to_ms, s + width);
+    const size_t first = i;
+    while (i < parts.size() && parts[i].start_ms < e) ++i;
+    if (i == first) continue;
+    // A minor interval that starts in this bucket belongs to it, even where it ends past it.
+    auto in_bucket = std::span(parts).subspan(first, i - first);
+    Aggregate a = Combine(s, std::max(e, in_bucket.back().end_ms), in_bucket, MinMaxFrom::kSamples);
+    if (a.count == 0) continue;
+    StoredSample lo{signal_id, a.min_ts_ms, a.min, Quality::kGood};
+    StoredSample hi{signal_id, a.max_ts_ms, a.max, Quality::kGood};
+    if (hi.ts_ms < lo.ts_ms) std::swap(lo, hi);
+    out.push_back(lo);
+    if (hi.ts_ms != lo.ts_ms) out.push_back(hi);
+  }
+  return out;
 }
 
 Result<std::vector<int64_t>> Engine::Signals() {

@@ -25,11 +25,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/env.h"
+#include "historian/calendar.h"
+#include "historian/rollup.h"
 #include "historian/sample_store.h"
 #include "historian/sqlite_db.h"
 
@@ -44,6 +47,11 @@ struct EngineOptions {
   int64_t block_window_ms = 3'600'000;  // blocks never span a window boundary (UTC-aligned)
   uint64_t wal_segment_bytes = 64u << 20;
   uint64_t checkpoint_wal_bytes = 256u << 20;  // checkpoint when the WAL holds more than this
+  // Rollups: the site's time zone (IANA) and minor interval; a sample holds its value for the
+  // time-weighted mean at most rollup_max_hold_ms (docs/rollups.md).
+  std::string zone = "UTC";
+  std::chrono::minutes minor{15};
+  int64_t rollup_max_hold_ms = 15 * 60'000;
 };
 
 struct EngineStats {
@@ -71,6 +79,24 @@ class Engine final : public SampleStore {
                                           size_t limit) override;
   Result<int64_t> Count(int64_t signal_id, int64_t from_ms, int64_t to_ms) override;
 
+  // Aggregates of `interval` (in the engine's zone) whose intervals overlap [from_ms, to_ms),
+  // from the stored minor rollups (and, for windows not sealed yet, from the raw samples).
+  // `minmax_from`: the finer interval whose means give min and max ("daily values whose min/max
+  // come from the 2-hour values"); nullopt: the extreme samples. Intervals without samples are
+  // left out. consumption treats the signal as a counter (meaningless for other signals).
+  // kInvalidArgument when minmax_from is not finer than interval or more than 100,000
+  // intervals are asked for.
+  Result<std::vector<Aggregate>> Aggregates(int64_t signal_id, Interval interval, int64_t from_ms,
+                                            int64_t to_ms,
+                                            std::optional<Interval> minmax_from = std::nullopt);
+  // At most `max_points` samples of [from_ms, to_ms) that keep every peak: the minimum and
+  // maximum of each of max_points/2 equal buckets, in time order. Buckets of at least two minor
+  // intervals come from the stored rollups, so a year of 1 s data costs 35,040 rollups, not 31.5
+  // million samples.
+  Result<std::vector<StoredSample>> Chart(int64_t signal_id, int64_t from_ms, int64_t to_ms,
+                                          size_t max_points);
+  const Calendar& calendar() const { return calendar_; }
+
   // Every signal that has samples, ascending.
   Result<std::vector<int64_t>> Signals();
   // Seals every head into blocks and cuts the WAL.
@@ -87,8 +113,18 @@ class Engine final : public SampleStore {
   };
   using Head = std::vector<Point>;  // sorted by time, no two at one time
 
-  Engine(Env* env, EngineOptions options, std::unique_ptr<SqliteDb> db,
+  Engine(Env* env, EngineOptions options, Calendar calendar, std::unique_ptr<SqliteDb> db,
          std::unique_ptr<edge::DurableQueue> wal);
+  // Recomputes and stores the minor rollups of every window that owns a minor interval
+  // overlapping [from_ms, to_ms) (a window owns the intervals that start in it).
+  Status UpdateRollupsLocked(int64_t signal, int64_t from_ms, int64_t to_ms);
+  // The minor aggregates of `window` from the raw samples.
+  Result<std::vector<Aggregate>> ComputeMinorLocked(int64_t signal, int64_t window);
+  // The last sample before ts_ms, if any.
+  Result<std::optional<StoredSample>> LastBeforeLocked(int64_t signal, int64_t ts_ms);
+  // Minor aggregates with start in [from_ms, to_ms): stored ones, and computed ones for
+  // windows that still have head samples.
+  Result<std::vector<Aggregate>> MinorsLocked(int64_t signal, int64_t from_ms, int64_t to_ms);
   int64_t WindowOf(int64_t ts_ms) const;
   void AddToHead(const StoredSample& s);
   // Seals the head samples of `signal` in windows before `before_window` (all of them for
@@ -99,6 +135,8 @@ class Engine final : public SampleStore {
   Result<std::vector<Point>> ReadBlocks(int64_t signal, int64_t from_start, int64_t to_start,
                                         size_t limit, int64_t from_ms, int64_t to_ms);
   Status Replay();
+  Result<std::vector<StoredSample>> RangeLocked(int64_t signal_id, int64_t from_ms, int64_t to_ms,
+                                                size_t limit);
 
   Env* env_;
   EngineOptions options_;
@@ -107,6 +145,7 @@ class Engine final : public SampleStore {
   std::unique_ptr<edge::DurableQueue> wal_;
   std::unordered_map<int64_t, Head> heads_;
   std::unordered_map<int64_t, StoredSample> latest_;
+  Calendar calendar_;
   EngineStats stats_;
   bool skip_close_checkpoint_ = false;
 };

@@ -265,6 +265,172 @@ TEST_F(EngineTest, AnOldRowStoreIsImportedOnceAndRenamed) {
   ExpectSame(All(1), a);
 }
 
+// Rollups: a day of 1 s data in Berlin, 1-hour blocks, 15-minute minor rollups.
+class EngineRollupTest : public EngineTest {
+ protected:
+  void OpenBerlin() {
+    engine_.reset();
+    EngineOptions o;
+    o.dir = dir_.string();
+    o.zone = "Europe/Berlin";
+    auto e = Engine::Open(PosixEnv(), o);
+    ASSERT_TRUE(e) << e.error().ToString();
+    engine_ = std::move(*e);
+  }
+  // A growing counter with a reset, sampled every `step_ms` over [t0, t0 + n * step_ms).
+  static std::vector<StoredSample> Counter(int64_t signal, int64_t t0, int n, int64_t step_ms) {
+    std::vector<StoredSample> out;
+    double v = 1000;
+    for (int i = 0; i < n; ++i) {
+      v = i == n / 3 ? 5 : v + 0.25 * (i % 7);
+      out.push_back({signal, t0 + i * step_ms, v, Quality::kGood});
+    }
+    return out;
+  }
+  static std::vector<Sample> AsSamples(const std::vector<StoredSample>& in) {
+    std::vector<Sample> out;
+    for (const auto& s : in) out.push_back({s.ts_ms, s.value});
+    return out;
+  }
+  static void ExpectAgree(const Aggregate& got, const Aggregate& want) {
+    EXPECT_EQ(got.start_ms, want.start_ms);
+    EXPECT_EQ(got.end_ms, want.end_ms);
+    EXPECT_EQ(got.count, want.count);
+    EXPECT_EQ(got.min, want.min);
+    EXPECT_EQ(got.max, want.max);
+    EXPECT_EQ(got.first, want.first);
+    EXPECT_EQ(got.last, want.last);
+    EXPECT_EQ(got.min_ts_ms, want.min_ts_ms);
+    EXPECT_EQ(got.max_ts_ms, want.max_ts_ms);
+    EXPECT_NEAR(got.mean, want.mean, 1e-9 * std::fabs(want.mean));
+    ASSERT_TRUE(got.consumption && want.consumption);
+    EXPECT_NEAR(*got.consumption, *want.consumption, 1e-6);
+  }
+};
+
+// 2025-10-26, the 25-hour day in Berlin: 2025-10-25T22:00Z .. 2025-10-26T23:00Z.
+constexpr int64_t kBerlinLongDay = 1'761'429'600'000;
+constexpr int64_t kHourMs = 3'600'000;
+
+TEST_F(EngineRollupTest, StoredRollupsAgreeWithTheRawDataOnADstDay) {
+  OpenBerlin();
+  // 10 s samples over the long day and an hour either side.
+  auto c = Counter(1, kBerlinLongDay - kHourMs, 27 * 360, 10'000);
+  for (size_t i = 0; i < c.size(); i += 360) {
+    ASSERT_TRUE(engine_->Append(std::span(c).subspan(i, std::min<size_t>(360, c.size() - i))).ok());
+  }
+  RollupOptions ro;
+  ro.counter = true;
+  ro.max_hold_ms = 15 * 60'000;
+  auto raw = AsSamples(c);
+  // The day: 25 hours, as one Compute over the raw samples says (before = the sample at 23:59:50).
+  auto day = engine_->Aggregates(1, Interval::kDay, kBerlinLongDay, kBerlinLongDay + 1);
+  ASSERT_TRUE(day) << day.error().ToString();
+  ASSERT_EQ(day->size(), 1u);
+  EXPECT_EQ(day->front().end_ms - day->front().start_ms, 25 * kHourMs);
+  auto lo = std::lower_bound(raw.begin(), raw.end(), kBerlinLongDay,
+                             [](const Sample& s, int64_t t) { return s.ts_ms < t; });
+  auto hi = std::lower_bound(raw.begin(), raw.end(), kBerlinLongDay + 25 * kHourMs,
+                             [](const Sample& s, int64_t t) { return s.ts_ms < t; });
+  Aggregate want = Compute(kBerlinLongDay, kBerlinLongDay + 25 * kHourMs,
+                           std::span(&*lo, static_cast<size_t>(hi - lo)), *(lo - 1), *hi, ro);
+  ExpectAgree(day->front(), want);
+  EXPECT_EQ(day->front().count, 25 * 360);
+  // 100 minor intervals that day, each as Compute says; hours: 25.
+  auto minors =
+      engine_->Aggregates(1, Interval::kMinor, kBerlinLongDay, kBerlinLongDay + 25 * kHourMs);
+  ASSERT_TRUE(minors);
+  ASSERT_EQ(minors->size(), 100u);
+  auto hours =
+      engine_->Aggregates(1, Interval::kHour, kBerlinLongDay, kBerlinLongDay + 25 * kHourMs);
+  ASSERT_TRUE(hours);
+  EXPECT_EQ(hours->size(), 25u);
+  // Daily min/max from the 2-hour means lie between the day's extremes.
+  auto by_2h = engine_->Aggregates(1, Interval::kDay, kBerlinLongDay, kBerlinLongDay + 1,
+                                   Interval::kTwoHours);
+  ASSERT_TRUE(by_2h);
+  ASSERT_EQ(by_2h->size(), 1u);
+  EXPECT_GE(by_2h->front().min, want.min);
+  EXPECT_LE(by_2h->front().max, want.max);
+  EXPECT_LT(by_2h->front().max - by_2h->front().min, want.max - want.min);
+  EXPECT_EQ(by_2h->front().count, want.count);
+  EXPECT_FALSE(
+      engine_->Aggregates(1, Interval::kHour, kBerlinLongDay, kBerlinLongDay + 1, Interval::kDay));
+  // The same after a restart, from the stored rollups.
+  OpenBerlin();
+  day = engine_->Aggregates(1, Interval::kDay, kBerlinLongDay, kBerlinLongDay + 1);
+  ASSERT_TRUE(day);
+  ASSERT_EQ(day->size(), 1u);
+  ExpectAgree(day->front(), want);
+}
+
+TEST_F(EngineRollupTest, LateDataUpdatesTheRollups) {
+  OpenBerlin();
+  auto c = Counter(2, kBerlinLongDay, 6 * 360, 10'000);  // six hours
+  std::vector<StoredSample> early, late;
+  for (const auto& s : c) {
+    (s.ts_ms >= kBerlinLongDay + kHourMs && s.ts_ms < kBerlinLongDay + 2 * kHourMs ? late : early)
+        .push_back(s);
+  }
+  ASSERT_TRUE(engine_->Append(early).ok());
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  auto before = engine_->Aggregates(2, Interval::kDay, kBerlinLongDay, kBerlinLongDay + 1);
+  ASSERT_TRUE(before);
+  ASSERT_EQ(before->size(), 1u);
+  EXPECT_EQ(before->front().count, 5 * 360);
+  // The missing hour arrives hours later (a connector's backlog).
+  ASSERT_TRUE(engine_->Append(late).ok());
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  auto after = engine_->Aggregates(2, Interval::kDay, kBerlinLongDay, kBerlinLongDay + 1);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ(after->front().count, 6 * 360);
+  RollupOptions ro;
+  ro.counter = true;
+  ro.max_hold_ms = 15 * 60'000;
+  auto raw = AsSamples(c);
+  ExpectAgree(after->front(), Compute(kBerlinLongDay, kBerlinLongDay + 25 * kHourMs, raw,
+                                      std::nullopt, std::nullopt, ro));
+}
+
+TEST_F(EngineRollupTest, ChartKeepsThePeaksAndUsesRollupsForWideBuckets) {
+  OpenBerlin();
+  // Three days at 1 s with one spike up and one down.
+  std::vector<StoredSample> s;
+  const int n = 3 * 86'400;
+  for (int i = 0; i < n; ++i) {
+    double v = 230 + std::sin(i / 5000.0);
+    if (i == 100'000) v = 400;
+    if (i == 200'000) v = -50;
+    s.push_back({3, kBerlinLongDay + i * 1000LL, v, Quality::kGood});
+  }
+  for (size_t i = 0; i < s.size(); i += 10'000) {
+    ASSERT_TRUE(
+        engine_->Append(std::span(s).subspan(i, std::min<size_t>(10'000, s.size() - i))).ok());
+  }
+  const int64_t to = kBerlinLongDay + n * 1000LL;
+  for (size_t points : {size_t{200}, size_t{2000}}) {
+    auto chart = engine_->Chart(3, kBerlinLongDay + 777, to, points);
+    ASSERT_TRUE(chart) << chart.error().ToString();
+    EXPECT_LE(chart->size(), points);
+    EXPECT_GT(chart->size(), points / 2);
+    double mx = -1e9, mn = 1e9;
+    for (size_t i = 0; i < chart->size(); ++i) {
+      mx = std::max(mx, (*chart)[i].value);
+      mn = std::min(mn, (*chart)[i].value);
+      if (i > 0) {
+        EXPECT_LE((*chart)[i - 1].ts_ms, (*chart)[i].ts_ms);
+      }
+    }
+    EXPECT_EQ(mx, 400);
+    EXPECT_EQ(mn, -50);
+  }
+  // Narrow buckets come from raw samples.
+  auto narrow = engine_->Chart(3, kBerlinLongDay, kBerlinLongDay + 600'000, 100);
+  ASSERT_TRUE(narrow);
+  EXPECT_EQ(narrow->size(), 100u);
+}
+
 TEST(StoredBlockTest, DamagedBytesAreRefusedNotCrashedOn) {
   std::vector<int64_t> ts = {1, 2, 3};
   std::vector<double> v = {1.5, 2.5, 3.5};
