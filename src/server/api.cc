@@ -58,6 +58,10 @@ void Api::Register(http::Router& router) {
   router.Add(bhttp::verb::get, "/api/v1/meters", [this](Request& r) { return Meters(r); });
   router.Add(bhttp::verb::get, "/api/v1/signals", [this](Request& r) { return Signals(r); });
   router.Add(bhttp::verb::get, "/api/v1/latest", [this](Request& r) { return Latest(r); });
+  router.Add(bhttp::verb::get, "/api/v1/signals/{id}/chart",
+             [this](Request& r) { return Chart(r); });
+  router.Add(bhttp::verb::get, "/api/v1/signals/{id}/aggregates",
+             [this](Request& r) { return Aggregates(r); });
   router.Add(bhttp::verb::get, "/api/v1/signals/{id}/history",
              [this](Request& r) { return History(r); });
 }
@@ -208,6 +212,72 @@ Response Api::History(Request& req) {
   json pts = json::array();
   for (const auto& p : *points) pts.push_back(json::array({p.ts_ms, Num(p.value)}));
   return Response::Json({{"signal", SignalJson(*signal)}, {"points", std::move(pts)}});
+}
+
+Response Api::Chart(Request& req) {
+  auto s = Authenticate(req, false);
+  if (!s) return Response::Error(s.error());
+  auto id = IntParam(req.path_params, "id");
+  auto from = IntParam(req.query, "from");
+  auto to = IntParam(req.query, "to");
+  auto points = IntParam(req.query, "points", 1000);
+  for (const auto* r : {&id, &from, &to, &points}) {
+    if (!*r) return Response::Error(r->error());
+  }
+  if (*to <= *from) return Response::Error(InvalidArgument("'to' must be after 'from'"));
+  if (*points < 2 || *points > 20000) {
+    return Response::Error(InvalidArgument("points must be between 2 and 20000"));
+  }
+  auto signal = catalog_.GetSignal(s->tenant_id, *id);
+  if (!signal) return Response::Error(signal.error());
+  auto chart = store_.Chart(*id, *from, *to, static_cast<size_t>(*points));
+  if (!chart) return Response::Error(chart.error());
+  json pts = json::array();
+  for (const auto& p : *chart) pts.push_back(json::array({p.ts_ms, Num(p.value)}));
+  return Response::Json({{"signal", SignalJson(*signal)}, {"points", std::move(pts)}});
+}
+
+Response Api::Aggregates(Request& req) {
+  auto s = Authenticate(req, false);
+  if (!s) return Response::Error(s.error());
+  auto id = IntParam(req.path_params, "id");
+  auto from = IntParam(req.query, "from");
+  auto to = IntParam(req.query, "to");
+  for (const auto* r : {&id, &from, &to}) {
+    if (!*r) return Response::Error(r->error());
+  }
+  if (*to <= *from) return Response::Error(InvalidArgument("'to' must be after 'from'"));
+  auto it = req.query.find("interval");
+  if (it == req.query.end()) {
+    return Response::Error(InvalidArgument(
+        "parameter 'interval' is required: 15min, hour, 2h, day, week, month, quarter or year"));
+  }
+  auto interval = historian::ParseInterval(it->second);
+  if (!interval) return Response::Error(interval.error());
+  std::optional<historian::Interval> minmax;
+  if (auto m = req.query.find("minmax_from"); m != req.query.end()) {
+    auto ref = historian::ParseInterval(m->second);
+    if (!ref) return Response::Error(ref.error());
+    minmax = *ref;
+  }
+  auto signal = catalog_.GetSignal(s->tenant_id, *id);
+  if (!signal) return Response::Error(signal.error());
+  auto aggs = store_.Aggregates(*id, *interval, *from, *to, minmax);
+  if (!aggs) return Response::Error(aggs.error());
+  json out = json::array();
+  const bool counter = signal->kind == SignalKind::kCounter;
+  for (const auto& a : *aggs) {
+    json j = {{"start_ms", a.start_ms},   {"end_ms", a.end_ms},       {"count", a.count},
+              {"min", Num(a.min)},        {"min_ts_ms", a.min_ts_ms}, {"max", Num(a.max)},
+              {"max_ts_ms", a.max_ts_ms}, {"mean", Num(a.mean)},      {"first", Num(a.first)},
+              {"last", Num(a.last)}};
+    if (counter) j["consumption"] = a.consumption ? Num(*a.consumption) : json();
+    out.push_back(std::move(j));
+  }
+  return Response::Json({{"signal", SignalJson(*signal)},
+                         {"interval", std::string(historian::IntervalName(*interval))},
+                         {"zone", store_.calendar().zone()},
+                         {"aggregates", std::move(out)}});
 }
 
 Result<http::WebSocketOpen> Api::OpenLive(Request& req) {

@@ -3,7 +3,7 @@
 // Thread-safety: used from the server's I/O thread.
 #pragma once
 
-#include "historian/sample_store.h"
+#include "historian/engine.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "server/catalog.h"
@@ -14,7 +14,7 @@ namespace wattline::server {
 
 class Api {
  public:
-  Api(Catalog& catalog, historian::SampleStore& store, SessionStore& sessions, LiveHub& hub)
+  Api(Catalog& catalog, historian::Engine& store, SessionStore& sessions, LiveHub& hub)
       : catalog_(catalog), store_(store), sessions_(sessions), hub_(hub) {}
 
   void Register(http::Router& router);
@@ -34,9 +34,11 @@ class Api {
   http::Response Signals(http::Request& req);
   http::Response Latest(http::Request& req);
   http::Response History(http::Request& req);
+  http::Response Chart(http::Request& req);
+  http::Response Aggregates(http::Request& req);
 
   Catalog& catalog_;
-  historian::SampleStore& store_;
+  historian::Engine& store_;
   SessionStore& sessions_;
   LiveHub& hub_;
 };

@@ -63,6 +63,7 @@ Status ServerApp::Start(const ServerConfig& config) {
   d.catalog = std::move(*catalog);
   historian::EngineOptions eo;
   eo.dir = (fs::path(config.data_dir) / "historian").string();
+  eo.zone = config.zone;
   auto store = historian::Engine::Open(PosixEnv(), eo);
   if (!store) return store.error();
   d.store = std::move(*store);
@@ -186,6 +187,9 @@ int RunServerMain(int argc, char** argv) {
   options.Add("admin_password", "",
               "password of 'admin' when the server creates it at first start; default: generated");
   options.Add("port_file", "", "write the bound port to this file once listening");
+  options.Add("zone", "UTC",
+              "the site's time zone (IANA, e.g. Europe/Berlin): rollup days, weeks and months "
+              "follow its clock");
   std::vector<std::string> positional;
   if (auto exit_code = StartProgram(options, argc, argv, "server", &positional)) return *exit_code;
   if (!positional.empty()) {
@@ -231,6 +235,7 @@ int RunServerMain(int argc, char** argv) {
   config.listen_port = hp->second;
   config.data_dir = options.Get("data_dir");
   config.web_root = options.Get("web_root");
+  config.zone = options.Get("zone");
   config.tls_cert = options.Get("tls_cert");
   config.tls_key = options.Get("tls_key");
   config.admin_password = options.Get("admin_password");

@@ -26,6 +26,8 @@ struct ServerConfig {
   uint16_t listen_port = 8443;
   std::string data_dir = "wattline-data";
   std::string web_root;  // the built browser app (web/dist); empty = API only
+  // The site's time zone (IANA): days, weeks, months, ... of the rollups follow its clock.
+  std::string zone = "UTC";
   std::string tls_cert;  // default: <data_dir>/tls/server.crt (generated)
   std::string tls_key;   // default: <data_dir>/tls/server.key (generated)
   std::vector<std::string> tls_hostnames = {"localhost", "127.0.0.1"};

@@ -91,6 +91,52 @@ class EndToEndTest(unittest.TestCase):
             checked += 1
         self.assertGreater(checked, 0, "no importing meter to check")
 
+    def test_2b_chart_and_rollups_agree_with_the_raw_samples(self):
+        m = self.stack.api.get("/api/v1/meters")[0]
+        ids = {s["name"]: s["id"] for s in m["signals"]}
+        now_ms = int(time.time() * 1000)
+        start = now_ms - 20 * 60_000
+        raw = self.stack.history(ids["active_power_total"], start, now_ms)
+        self.assertGreater(len(raw), 25)
+        # The chart keeps the extremes and stays within its point budget.
+        chart = self.stack.api.get(f"/api/v1/signals/{ids['active_power_total']}/chart?from={start}&to={now_ms}&points=10")
+        self.assertLessEqual(len(chart["points"]), 10)
+        values = [v for _, v in chart["points"]]
+        self.assertEqual(max(values), max(v for _, v in raw))
+        self.assertEqual(min(values), min(v for _, v in raw))
+        # 15-minute rollups (minor intervals in the server's zone) count every raw sample, and a
+        # counter's consumption is the growth of its readings.
+        body = self.stack.api.get(f"/api/v1/signals/{ids['active_power_total']}/aggregates"
+                                  f"?interval=15min&from={start}&to={now_ms}")
+        self.assertEqual(body["interval"], "minor")  # "15min" is its other name
+        aggs = body["aggregates"]
+        self.assertGreater(len(aggs), 0)
+        first, last = aggs[0]["start_ms"], aggs[-1]["end_ms"]
+        in_range = self.stack.history(ids["active_power_total"], first, last)
+        self.assertEqual(sum(a["count"] for a in aggs), len(in_range))
+        for a in aggs:
+            inside = [v for ts, v in in_range if a["start_ms"] <= ts < a["end_ms"]]
+            self.assertEqual(a["count"], len(inside))
+            if inside:
+                self.assertEqual(a["min"], min(inside))
+                self.assertEqual(a["max"], max(inside))
+                self.assertTrue(a["min"] <= a["mean"] <= a["max"], a)
+            self.assertNotIn("consumption", a)  # not a counter
+        energy = self.stack.api.get(f"/api/v1/signals/{ids['active_energy_import']}/aggregates"
+                                    f"?interval=hour&from={start}&to={now_ms}")["aggregates"]
+        readings = self.stack.history(ids["active_energy_import"], energy[0]["start_ms"], energy[-1]["end_ms"])
+        total = sum(a["consumption"] for a in energy)
+        self.assertAlmostEqual(total, readings[-1][1] - readings[0][1], delta=1e-6 * readings[-1][1] + 1)
+        status, body = self.stack.api.request(
+            "GET", f"/api/v1/signals/{ids['active_power_total']}/aggregates?interval=fortnight&from=0&to=1")
+        self.assertEqual(status, 400, body)
+        status, body = self.stack.api.request(
+            "GET", f"/api/v1/signals/{ids['active_power_total']}/aggregates?interval=hour&minmax_from=day&from=0&to=1")
+        self.assertEqual(status, 400, body)
+        status, body = self.stack.api.request(
+            "GET", f"/api/v1/signals/{ids['active_power_total']}/chart?from=0&to=1&points=1")
+        self.assertEqual(status, 400, body)
+
     def test_3_bad_input_is_refused_and_logged(self):
         api = self.stack.api
         status, body = api.login("admin", "wrong-password")

@@ -110,6 +110,16 @@ export const api = {
   me: () => request<User>('GET', '/me', undefined, { quiet401: true }),
   meters: () => request<Meter[]>('GET', '/meters'),
   latest: () => request<LatestValue[]>('GET', '/latest'),
+  /** At most `points` samples that keep every peak (min and max per bucket), from the rollups
+   * for long ranges: what a trend of `points / 2` pixels needs. */
+  chart: (signalId: number, fromMs: number, toMs: number, points: number) => {
+    const q = new URLSearchParams({
+      from: String(Math.floor(fromMs)),
+      to: String(Math.ceil(toMs)),
+      points: String(Math.max(2, Math.round(points))),
+    });
+    return request<History>('GET', `/signals/${signalId}/chart?${q.toString()}`);
+  },
   history: (signalId: number, fromMs: number, toMs: number, maxPoints?: number) => {
     const q = new URLSearchParams({ from: String(Math.floor(fromMs)), to: String(Math.ceil(toMs)) });
     if (maxPoints && maxPoints > 0) q.set('max_points', String(Math.round(maxPoints)));

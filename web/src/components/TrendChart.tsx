@@ -113,9 +113,10 @@ export function TrendChart({ signal, range }: { signal: Signal; range: RangeKey 
     });
 
     const now = Date.now();
-    const maxPoints = Math.max(50, Math.min(4000, Math.round(width)));
+    // Two points (min and max) per pixel: peaks survive at any range.
+    const maxPoints = Math.max(50, Math.min(8000, 2 * Math.round(width)));
     api
-      .history(signal.id, now - rangeMs, now + 1000, maxPoints)
+      .chart(signal.id, now - rangeMs, now + 1000, maxPoints)
       .then((h) => {
         if (disposed) return;
         for (const [t, v] of h.points ?? []) {
