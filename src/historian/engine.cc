@@ -26,6 +26,24 @@ constexpr int64_t kMaxWindowMs = 7LL * 24 * 3600 * 1000;
 constexpr int64_t kMinQueryMs = -(int64_t{1} << 62);
 constexpr int64_t kMaxQueryMs = int64_t{1} << 62;
 
+bool IsFloat32(double v) {
+  return std::bit_cast<uint64_t>(static_cast<double>(static_cast<float>(v))) ==
+         std::bit_cast<uint64_t>(v);
+}
+bool IsInteger(double v) {
+  return std::isfinite(v) && v == std::trunc(v) && std::fabs(v) <= 9007199254740992.0 &&
+         !(v == 0 && std::signbit(v));
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+constexpr uint8_t kRollupVersion = 1;
+
+}  // namespace
+
 // WAL record: version, count, then per sample zigzag signal id, zigzag time delta (to the
 // previous sample of the record), the value's 8 bytes, the quality byte.
 std::string EncodeWalRecord(std::span<const StoredSample> samples) {
@@ -81,22 +99,6 @@ Result<std::vector<StoredSample>> DecodeWalRecord(std::string_view in) {
   return out;
 }
 
-bool IsFloat32(double v) {
-  return std::bit_cast<uint64_t>(static_cast<double>(static_cast<float>(v))) ==
-         std::bit_cast<uint64_t>(v);
-}
-bool IsInteger(double v) {
-  return std::isfinite(v) && v == std::trunc(v) && std::fabs(v) <= 9007199254740992.0 &&
-         !(v == 0 && std::signbit(v));
-}
-
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-constexpr uint8_t kRollupVersion = 1;
-
 // A window's minor aggregates (docs/format/historian.md): version, count, then per aggregate
 // its times as zigzag varints relative to the window, count, weighted_ms, the doubles as their
 // 8 bytes, and the consumption behind a presence byte.
@@ -130,7 +132,7 @@ Result<std::vector<Aggregate>> DecodeRollups(int64_t window, std::string_view in
   }
   in.remove_prefix(1);
   uint64_t n = 0;
-  if (wire::GetVarint64(&in, &n) != wire::VarintError::kOk || n > in.size() / 50) {
+  if (wire::GetVarint64(&in, &n) != wire::VarintError::kOk || n > in.size() / 49) {
     return Fail(DataLoss("rollups: bad count"));
   }
   std::vector<Aggregate> out(n);
@@ -168,8 +170,6 @@ Result<std::vector<Aggregate>> DecodeRollups(int64_t window, std::string_view in
   if (!in.empty()) return Fail(DataLoss("rollups: bytes after the last aggregate"));
   return out;
 }
-
-}  // namespace
 
 Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
                                       std::span<const double> values,

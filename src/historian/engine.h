@@ -164,6 +164,13 @@ struct StoredBlock {
 // kDataLoss naming the problem for damaged bytes.
 Result<StoredBlock> DecodeStoredBlock(std::string_view bytes);
 
+// A write-ahead log record (one Append) and a window's stored minor rollups
+// (docs/format/historian.md). The decoders return kDataLoss naming the problem.
+std::string EncodeWalRecord(std::span<const StoredSample> samples);
+Result<std::vector<StoredSample>> DecodeWalRecord(std::string_view bytes);
+std::string EncodeRollups(int64_t window_ms, std::span<const Aggregate> aggregates);
+Result<std::vector<Aggregate>> DecodeRollups(int64_t window_ms, std::string_view bytes);
+
 // Servers before the historian engine kept one SQLite row per sample in samples.db. Its samples
 // move into the engine once; the file is then renamed to samples.db.imported (delete it by hand
 // once satisfied). An interrupted import simply runs again: the engine ignores samples it has.

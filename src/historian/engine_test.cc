@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <random>
 
@@ -455,6 +456,32 @@ TEST(StoredBlockTest, DamagedBytesAreRefusedNotCrashedOn) {
       EXPECT_EQ(r->ts_ms.size(), 3u);
     }
   }
+}
+
+// The fuzzer's seeds (testdata/historian): the first byte picks the decoder; names say whether
+// the rest must decode.
+TEST(HistorianFormatsTest, SeedCorpusDecodesAsNamed) {
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(WATTLINE_HISTORIAN_TESTDATA)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() != ".bin" || name.rfind("any_", 0) == 0) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(bytes.empty()) << name;
+    const std::string_view rest = std::string_view(bytes).substr(1);
+    bool ok = false;
+    if (bytes[0] == 0) ok = DecodeStoredBlock(rest).has_value();
+    if (bytes[0] == 1) ok = DecodeWalRecord(rest).has_value();
+    if (bytes[0] == 2) ok = DecodeRollups(1'735'689'600'000, rest).has_value();
+    const bool bad =
+        name.find("bad") != std::string::npos || name.find("truncated") != std::string::npos ||
+        name.find("mismatch") != std::string::npos || name.find("too_large") != std::string::npos;
+    EXPECT_EQ(ok, !bad) << name;
+    ++checked;
+  }
+  EXPECT_GE(checked, 14);
+  auto wal = DecodeWalRecord(std::string_view("\x01\x03", 2));
+  EXPECT_FALSE(wal);
 }
 
 }  // namespace
