@@ -282,7 +282,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(Env* env, EngineOptions options) {
       " end_ms INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL,"
       " PRIMARY KEY (signal_id, start_ms)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS rollups (signal_id INTEGER NOT NULL, window_ms INTEGER NOT NULL,"
-      " data BLOB NOT NULL, PRIMARY KEY (signal_id, window_ms)) WITHOUT ROWID;");
+      " data BLOB NOT NULL, PRIMARY KEY (signal_id, window_ms)) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS retention (signal_id INTEGER PRIMARY KEY, raw_ms INTEGER NOT"
+      " NULL, rollup_ms INTEGER NOT NULL);");
   if (!s.ok()) return Fail(s);
   edge::QueueOptions q;
   q.dir = (fs::path(options.dir) / "wal").string();
@@ -890,6 +892,92 @@ Result<std::vector<StoredSample>> Engine::Chart(int64_t signal_id, int64_t from_
     if (hi.ts_ms != lo.ts_ms) out.push_back(hi);
   }
   return out;
+}
+
+Status Engine::SetRetention(std::optional<int64_t> signal_id, Retention r) {
+  if (r.raw_ms < 0 || r.rollup_ms < 0) {
+    return InvalidArgument("retention: times must be 0 (forever) or positive");
+  }
+  std::lock_guard lock(mu_);
+  // Row 0 holds the default (signal ids start at 1).
+  auto st = db_->Prepare("INSERT OR REPLACE INTO retention VALUES (?1, ?2, ?3)");
+  if (!st) return st.error();
+  st->Bind(1, signal_id.value_or(0)).Bind(2, r.raw_ms).Bind(3, r.rollup_ms);
+  return st->Run();
+}
+
+Result<Retention> Engine::GetRetention(int64_t signal_id) {
+  std::lock_guard lock(mu_);
+  auto st = db_->Prepare(
+      "SELECT raw_ms, rollup_ms FROM retention WHERE signal_id IN (?1, 0) ORDER BY signal_id DESC"
+      " LIMIT 1");
+  if (!st) return Fail(st.error());
+  st->Bind(1, signal_id);
+  auto row = st->Step();
+  if (!row) return Fail(row.error());
+  if (!*row) return Retention{};
+  return Retention{st->Int(0), st->Int(1)};
+}
+
+Result<uint64_t> Engine::ApplyRetention(int64_t now_ms) {
+  // Which signals, with which limits: the default applies to every signal without its own row.
+  std::vector<std::pair<int64_t, Retention>> plan;
+  {
+    std::lock_guard lock(mu_);
+    auto st = db_->Prepare(
+        "SELECT s.signal_id, COALESCE(r.raw_ms, d.raw_ms, 0), COALESCE(r.rollup_ms, d.rollup_ms,"
+        " 0) FROM (SELECT DISTINCT signal_id FROM blocks UNION SELECT DISTINCT signal_id FROM"
+        " rollups) s LEFT JOIN retention r ON r.signal_id = s.signal_id LEFT JOIN retention d ON"
+        " d.signal_id = 0");
+    if (!st) return Fail(st.error());
+    while (true) {
+      auto row = st->Step();
+      if (!row) return Fail(row.error());
+      if (!*row) break;
+      Retention r{st->Int(1), st->Int(2)};
+      if (r.raw_ms > 0 || r.rollup_ms > 0) plan.emplace_back(st->Int(0), r);
+    }
+  }
+  uint64_t deleted = 0;
+  for (const auto& [signal, r] : plan) {
+    struct Target {
+      int64_t limit_ms;
+      const char* sql;
+      uint64_t EngineStats::*counter;
+    };
+    const Target targets[] = {
+        {r.raw_ms,
+         "DELETE FROM blocks WHERE signal_id = ?1 AND start_ms IN (SELECT start_ms FROM blocks"
+         " WHERE signal_id = ?1 AND end_ms < ?2 ORDER BY start_ms LIMIT ?3)",
+         &EngineStats::blocks_expired},
+        {r.rollup_ms,
+         "DELETE FROM rollups WHERE signal_id = ?1 AND window_ms IN (SELECT window_ms FROM rollups"
+         " WHERE signal_id = ?1 AND window_ms + ?4 <= ?2 ORDER BY window_ms LIMIT ?3)",
+         &EngineStats::rollups_expired}};
+    for (const Target& t : targets) {
+      if (t.limit_ms <= 0) continue;
+      const int64_t cutoff = now_ms - t.limit_ms;
+      while (true) {
+        // One step per transaction; the lock is free between steps.
+        std::lock_guard lock(mu_);
+        auto st = db_->Prepare(t.sql);
+        if (!st) return Fail(st.error());
+        st->Bind(1, signal).Bind(2, cutoff).Bind(
+            3, static_cast<int64_t>(options_.compaction_step_rows));
+        if (std::string_view(t.sql).find("?4") != std::string_view::npos) {
+          st->Bind(4, options_.block_window_ms);
+        }
+        if (Status s = st->Run(); !s.ok()) return Fail(s);
+        const auto n = static_cast<uint64_t>(db_->Changes());
+        ++stats_.compaction_steps;
+        stats_.*t.counter += n;
+        deleted += n;
+        if (n < static_cast<uint64_t>(options_.compaction_step_rows)) break;
+      }
+    }
+  }
+  if (deleted > 0) spdlog::info("historian: retention deleted {} rows", deleted);
+  return deleted;
 }
 
 Result<std::vector<int64_t>> Engine::Signals() {

@@ -52,6 +52,16 @@ struct EngineOptions {
   std::string zone = "UTC";
   std::chrono::minutes minor{15};
   int64_t rollup_max_hold_ms = 15 * 60'000;
+  // Retention runs in steps of at most this many rows, each its own transaction, so that
+  // appends and queries get the lock between steps.
+  int compaction_step_rows = 2000;
+};
+
+// How long a signal's data is kept (0 = forever): raw samples, and the rollups.
+struct Retention {
+  int64_t raw_ms = 0;
+  int64_t rollup_ms = 0;
+  bool operator==(const Retention&) const = default;
 };
 
 struct EngineStats {
@@ -63,6 +73,9 @@ struct EngineStats {
   uint64_t checkpoints = 0;       // since Open
   uint64_t replayed_samples = 0;  // samples Open replayed from the WAL
   uint64_t wal_records_lost = 0;  // WAL records Open could not decode (logged as data loss)
+  uint64_t blocks_expired = 0;    // raw blocks deleted by retention, since Open
+  uint64_t rollups_expired = 0;   // rollup rows deleted by retention, since Open
+  uint64_t compaction_steps = 0;  // transactions retention took, since Open
 };
 
 class Engine final : public SampleStore {
@@ -104,6 +117,17 @@ class Engine final : public SampleStore {
   // Tests: the destructor then leaves everything as a crash would (no checkpoint).
   void SkipCheckpointAtCloseForTesting() { skip_close_checkpoint_ = true; }
   EngineStats stats();
+
+  // Retention, persisted in historian.db: the default for every signal (signal nullopt) or one
+  // signal's own. A group's retention is the same call for each of its signals. Errors:
+  // kInvalidArgument for negative times.
+  Status SetRetention(std::optional<int64_t> signal_id, Retention retention);
+  // The retention that applies to `signal_id`.
+  Result<Retention> GetRetention(int64_t signal_id);
+  // Deletes raw blocks that end before now - raw_ms and rollups of windows before
+  // now - rollup_ms, in steps (EngineOptions::compaction_step_rows) that release the lock in
+  // between. Returns the rows deleted. Call it from a background thread (the server does, hourly).
+  Result<uint64_t> ApplyRetention(int64_t now_ms);
 
  private:
   struct Point {

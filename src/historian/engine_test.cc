@@ -458,6 +458,64 @@ TEST(StoredBlockTest, DamagedBytesAreRefusedNotCrashedOn) {
   }
 }
 
+TEST_F(EngineRollupTest, RetentionDeletesOldRawDataInStepsAndKeepsRollups) {
+  engine_.reset();
+  EngineOptions o;
+  o.dir = dir_.string();
+  o.zone = "Europe/Berlin";
+  o.compaction_step_rows = 5;
+  auto e = Engine::Open(PosixEnv(), o);
+  ASSERT_TRUE(e);
+  engine_ = std::move(*e);
+  // Three days of one sample a minute for two signals.
+  std::vector<StoredSample> in;
+  for (int64_t t = 0; t < 3 * 1440; ++t) {
+    in.push_back({1, kBerlinLongDay + t * 60'000, 1.0 * t, Quality::kGood});
+    in.push_back({2, kBerlinLongDay + t * 60'000, 2.0 * t, Quality::kGood});
+  }
+  ASSERT_TRUE(engine_->Append(in).ok());
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  EXPECT_FALSE(engine_->SetRetention(std::nullopt, {-1, 0}).ok());
+  // Raw data for a day by default; signal 2 keeps its raw data (and its rollups) forever.
+  ASSERT_TRUE(engine_->SetRetention(std::nullopt, {86'400'000, 0}).ok());
+  ASSERT_TRUE(engine_->SetRetention(2, {0, 0}).ok());
+  auto r1 = engine_->GetRetention(1);
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->raw_ms, 86'400'000);
+  const int64_t now = kBerlinLongDay + 3 * 86'400'000LL;
+  auto deleted = engine_->ApplyRetention(now);
+  ASSERT_TRUE(deleted) << deleted.error().ToString();
+  EXPECT_EQ(*deleted, 48u);  // signal 1's hourly blocks of the first two days
+  EXPECT_GT(engine_->stats().compaction_steps, 48u / 5);
+  auto old_raw = engine_->Range(1, kBerlinLongDay, now - 86'400'000, SIZE_MAX);
+  ASSERT_TRUE(old_raw);
+  EXPECT_TRUE(old_raw->empty());
+  auto recent = engine_->Range(1, now - 86'400'000, now, SIZE_MAX);
+  ASSERT_TRUE(recent);
+  EXPECT_EQ(recent->size(), 1440u);
+  auto kept = engine_->Range(2, kBerlinLongDay, now, SIZE_MAX);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->size(), 3u * 1440u);
+  // The rollups of the deleted days are still there (rollups are kept forever here).
+  auto days = engine_->Aggregates(1, Interval::kDay, kBerlinLongDay, now);
+  ASSERT_TRUE(days);
+  ASSERT_GE(days->size(), 3u);
+  EXPECT_EQ(days->front().count, 25 * 60);  // the 25-hour day, one sample a minute
+  // Rollups expire too when asked: nothing of signal 1 before the last day is left.
+  ASSERT_TRUE(engine_->SetRetention(1, {86'400'000, 86'400'000}).ok());
+  ASSERT_TRUE(engine_->ApplyRetention(now));
+  auto minors = engine_->Aggregates(1, Interval::kMinor, kBerlinLongDay, now - 86'400'000);
+  ASSERT_TRUE(minors);
+  EXPECT_TRUE(minors->empty());
+  minors = engine_->Aggregates(1, Interval::kMinor, now - 86'400'000, now);
+  ASSERT_TRUE(minors);
+  EXPECT_EQ(minors->size(), 96u);
+  // A second run finds nothing more to do.
+  auto again = engine_->ApplyRetention(now);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, 0u);
+}
+
 // The fuzzer's seeds (testdata/historian): the first byte picks the decoder; names say whether
 // the rest must decode.
 TEST(HistorianFormatsTest, SeedCorpusDecodesAsNamed) {

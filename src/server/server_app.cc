@@ -5,9 +5,12 @@
 #include <sys/stat.h>
 #include <toml++/toml.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "core/env.h"
 #include "core/flags.h"
@@ -40,6 +43,11 @@ struct ServerApp::Impl {
   uint16_t port = 0;
   std::string cert_path;
   std::string admin_password;
+  // Retention in the background: hourly, the first run a minute after start. Declared last so
+  // that it stops (jthread: stop request, join) before the engine goes.
+  std::condition_variable_any retention_wake;
+  std::mutex retention_mu;
+  std::jthread retention;
 
   explicit Impl(boost::asio::io_context& io) : io(io) {}
 };
@@ -67,6 +75,21 @@ Status ServerApp::Start(const ServerConfig& config) {
   auto store = historian::Engine::Open(PosixEnv(), eo);
   if (!store) return store.error();
   d.store = std::move(*store);
+  if (Status s = d.store->SetRetention(std::nullopt, config.retention); !s.ok()) return s;
+  if (config.retention.raw_ms > 0 || config.retention.rollup_ms > 0) {
+    d.retention = std::jthread([&d](std::stop_token stop) {
+      auto wait = std::chrono::minutes(1);
+      while (true) {
+        std::unique_lock lock(d.retention_mu);
+        d.retention_wake.wait_for(lock, stop, wait, [] { return false; });
+        if (stop.stop_requested()) return;
+        lock.unlock();
+        auto n = d.store->ApplyRetention(ToUnixMs(RealTime().SystemNow()));
+        if (!n) spdlog::error("historian: retention failed: {}", n.error().ToString());
+        wait = std::chrono::hours(1);
+      }
+    });
+  }
   if (Status s = historian::ImportRowStore(fs::path(config.data_dir) / "samples.db", *d.store);
       !s.ok()) {
     return s;
@@ -187,6 +210,10 @@ int RunServerMain(int argc, char** argv) {
   options.Add("admin_password", "",
               "password of 'admin' when the server creates it at first start; default: generated");
   options.Add("port_file", "", "write the bound port to this file once listening");
+  options.Add("retention.raw_days", "0",
+              "keep raw samples this many days (0 = forever); rollups stay unless "
+              "retention.rollup_days says otherwise");
+  options.Add("retention.rollup_days", "0", "keep rollups this many days (0 = forever)");
   options.Add("zone", "UTC",
               "the site's time zone (IANA, e.g. Europe/Berlin): rollup days, weeks and months "
               "follow its clock");
@@ -236,6 +263,16 @@ int RunServerMain(int argc, char** argv) {
   config.data_dir = options.Get("data_dir");
   config.web_root = options.Get("web_root");
   config.zone = options.Get("zone");
+  for (auto [name, field] :
+       {std::pair{"retention.raw_days", &historian::Retention::raw_ms},
+        std::pair{"retention.rollup_days", &historian::Retention::rollup_ms}}) {
+    auto days = options.GetInt(name);
+    if (!days || *days < 0 || *days > 100 * 366) {
+      spdlog::critical("{} must be a number of days from 0 (forever) to 36600", name);
+      return 2;
+    }
+    config.retention.*field = *days * 86'400'000;
+  }
   config.tls_cert = options.Get("tls_cert");
   config.tls_key = options.Get("tls_key");
   config.admin_password = options.Get("admin_password");

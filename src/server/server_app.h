@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "historian/engine.h"
 
 namespace wattline::server {
 
@@ -28,6 +29,8 @@ struct ServerConfig {
   std::string web_root;  // the built browser app (web/dist); empty = API only
   // The site's time zone (IANA): days, weeks, months, ... of the rollups follow its clock.
   std::string zone = "UTC";
+  // How long samples and rollups are kept (0 = forever); retention runs hourly in the background.
+  historian::Retention retention;
   std::string tls_cert;  // default: <data_dir>/tls/server.crt (generated)
   std::string tls_key;   // default: <data_dir>/tls/server.key (generated)
   std::vector<std::string> tls_hostnames = {"localhost", "127.0.0.1"};
