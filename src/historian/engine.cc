@@ -297,6 +297,11 @@ Result<std::unique_ptr<Engine>> Engine::Open(Env* env, EngineOptions options) {
       new Engine(env, std::move(options), std::move(*calendar), std::move(*db), std::move(*wal)));
   std::lock_guard lock(engine->mu_);
   if (Status r = engine->Replay(); !r.ok()) return Fail(r);
+  // Seal what was replayed at once: after repeated crashes the next start replays only what
+  // came after this one.
+  if (engine->stats_.replayed_samples > 0) {
+    if (Status r = engine->CheckpointLocked(); !r.ok()) return Fail(r);
+  }
   return engine;
 }
 

@@ -110,8 +110,9 @@ class ServerDb:
             row = db.execute("SELECT acked_seq FROM connectors WHERE name = ?", (connector,)).fetchone()
         return row[0] if row else 0
 
-    def samples(self):
-        """[(signal_id, ts_ms)] of every stored sample, as the historian returns them."""
+    def samples(self, values=None):
+        """[(signal_id, ts_ms)] of every stored sample, as the historian returns them. With a
+        dict for `values`, also fills it with {signal_id: [(ts_ms, value), ...]}."""
         from stack import BIN_DIR
         run = subprocess.run([os.path.join(BIN_DIR, "wattline-server"), "--data_dir", self.data_dir,
                               "--log_level", "warn", "dump-samples"], capture_output=True, text=True, timeout=300)
@@ -121,8 +122,10 @@ class ServerDb:
         assert lines[0] == "signal_id,ts_ms,value,quality", lines[:1]
         out = []
         for line in lines[1:]:
-            signal_id, ts_ms, _, _ = line.split(",")
+            signal_id, ts_ms, value, _ = line.split(",")
             out.append((int(signal_id), int(ts_ms)))
+            if values is not None:
+                values.setdefault(int(signal_id), []).append((int(ts_ms), float(value)))
         return out
 
     def readings(self, samples=None):
