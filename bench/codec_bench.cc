@@ -35,6 +35,7 @@
 #include "core/program.h"
 #include "core/status.h"
 #include "historian/codec/block.h"
+#include "meterdata.h"
 
 namespace wattline::bench {
 namespace {
@@ -53,58 +54,6 @@ struct Series {
 };
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Parses "signal_id,ts_ms,value" lines into per-signal series.
-Status ParseCsv(std::string_view text, std::map<int64_t, Series>* out) {
-  size_t line_no = 0;
-  while (!text.empty()) {
-    ++line_no;
-    const size_t eol = text.find('\n');
-    std::string_view line = text.substr(0, eol);
-    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
-    if (line.empty()) continue;
-    int64_t id = 0;
-    int64_t ts = 0;
-    double v = 0;
-    const char* p = line.data();
-    const char* end = line.data() + line.size();
-    auto r1 = std::from_chars(p, end, id);
-    if (r1.ec != std::errc() || r1.ptr == end || *r1.ptr != ',') {
-      return InvalidArgument(fmt::format("line {}: bad signal id", line_no));
-    }
-    auto r2 = std::from_chars(r1.ptr + 1, end, ts);
-    if (r2.ec != std::errc() || r2.ptr == end || *r2.ptr != ',') {
-      return InvalidArgument(fmt::format("line {}: bad timestamp", line_no));
-    }
-    auto r3 = std::from_chars(r2.ptr + 1, end, v);
-    if (r3.ec != std::errc() || r3.ptr != end) {
-      return InvalidArgument(fmt::format("line {}: bad value", line_no));
-    }
-    Series& s = (*out)[id];
-    s.ts_ms.push_back(ts);
-    s.values.push_back(v);
-  }
-  return Status::Ok();
-}
-
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(NotFound("cannot open " + path));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return text;
-}
-
-Result<std::string> RunMeterdata(const std::string& script) {
-  const std::string cmd = "python3 '" + script + "' csv 2 600 1";
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return Fail(Unavailable("cannot run " + cmd));
-  std::string text;
-  char buf[65536];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  if (pclose(f) != 0) return Fail(Unavailable("failed: " + cmd));
-  return text;
-}
 
 struct Figures {
   uint64_t samples = 0;
@@ -278,27 +227,26 @@ int main(int argc, char** argv) {
       more.push_back(b);
     }
   }
-  Result<std::string> text = Fail(InvalidArgument("need --csv FILE or --quick"));
-  std::string source;
-  if (!options.Get("csv").empty()) {
-    source = options.Get("csv");
-    text = bench::ReadFile(source);
-  } else if (*quick) {
-    source = "meterdata.py csv 2 600 1";
-    text = bench::RunMeterdata(options.Get("meterdata"));
-  }
-  if (!text) {
-    spdlog::error("{}", text.error().ToString());
+  auto loaded =
+      bench::LoadMeterdata(options.Get("csv"), *quick, options.Get("meterdata"), "2 600 1");
+  if (!loaded) {
+    spdlog::error("{}", loaded.error().ToString());
     return 2;
   }
+  auto& [source, text] = *loaded;
   double load[1] = {-1};
   if (getloadavg(load, 1) != 1) load[0] = -1;
   std::map<int64_t, bench::Series> data;
-  if (Status s = bench::ParseCsv(*text, &data); !s.ok()) {
+  Status parsed = bench::ParseMeterdataCsv(text, [&data](const bench::CsvSample& c) {
+    bench::Series& series = data[c.signal_id];
+    series.ts_ms.push_back(c.ts_ms);
+    series.values.push_back(c.value);
+  });
+  if (Status s = parsed; !s.ok()) {
     spdlog::error("{}: {}", source, s.ToString());
     return 2;
   }
-  text->clear();
-  text->shrink_to_fit();
+  text.clear();
+  text.shrink_to_fit();
   return bench::Run(data, static_cast<size_t>(*block), more, source, load[0]);
 }

@@ -56,6 +56,7 @@
 #include "core/status.h"
 #include "historian/engine.h"
 #include "historian/sample_store.h"
+#include "meterdata.h"
 
 namespace wattline::bench {
 namespace {
@@ -73,59 +74,6 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
-}
-
-// Parses "signal_id,ts_ms,value" lines in file order.
-Status ParseCsv(std::string_view text, std::vector<StoredSample>* out) {
-  size_t line_no = 0;
-  while (!text.empty()) {
-    ++line_no;
-    const size_t eol = text.find('\n');
-    std::string_view line = text.substr(0, eol);
-    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
-    if (line.empty()) continue;
-    StoredSample s;
-    const char* end = line.data() + line.size();
-    auto r1 = std::from_chars(line.data(), end, s.signal_id);
-    if (r1.ec != std::errc() || r1.ptr == end || *r1.ptr != ',') {
-      return InvalidArgument(fmt::format("line {}: bad signal id", line_no));
-    }
-    auto r2 = std::from_chars(r1.ptr + 1, end, s.ts_ms);
-    if (r2.ec != std::errc() || r2.ptr == end || *r2.ptr != ',') {
-      return InvalidArgument(fmt::format("line {}: bad timestamp", line_no));
-    }
-    auto r3 = std::from_chars(r2.ptr + 1, end, s.value);
-    if (r3.ec != std::errc() || r3.ptr != end) {
-      return InvalidArgument(fmt::format("line {}: bad value", line_no));
-    }
-    out->push_back(s);
-  }
-  return Status::Ok();
-}
-
-Result<std::string> ReadFile(const std::string& path) {
-  FILE* f = fopen(path.c_str(), "rb");
-  if (!f) return Fail(NotFound("cannot open " + path));
-  std::string text;
-  char buf[1 << 16];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  const bool failed = ferror(f) != 0;
-  fclose(f);
-  if (failed) return Fail(Unavailable("cannot read " + path));
-  return text;
-}
-
-Result<std::string> RunMeterdata(const std::string& script) {
-  const std::string cmd = "python3 '" + script + "' csv 2 300 1";
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return Fail(Unavailable("cannot run " + cmd));
-  std::string text;
-  char buf[1 << 16];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  if (pclose(f) != 0) return Fail(Unavailable("failed: " + cmd));
-  return text;
 }
 
 struct DiskUse {
@@ -619,28 +567,25 @@ int main(int argc, char** argv) {
     spdlog::error("need --batch 1..1000000, --chart_points 2..1000000, --agg_signals 1..100000");
     return 2;
   }
-  Result<std::string> text = Fail(InvalidArgument("need --csv FILE or --quick"));
-  std::string source;
-  if (!options.Get("csv").empty()) {
-    source = options.Get("csv");
-    text = bench::ReadFile(source);
-  } else if (*quick) {
-    source = "meterdata.py csv 2 300 1";
-    text = bench::RunMeterdata(options.Get("meterdata"));
-  }
-  if (!text) {
-    spdlog::error("{}", text.error().ToString());
+  auto loaded =
+      bench::LoadMeterdata(options.Get("csv"), *quick, options.Get("meterdata"), "2 300 1");
+  if (!loaded) {
+    spdlog::error("{}", loaded.error().ToString());
     return 2;
   }
+  auto& [source, text] = *loaded;
   double load[1] = {-1};
   if (getloadavg(load, 1) != 1) load[0] = -1;
   std::vector<historian::StoredSample> data;
-  if (Status s = bench::ParseCsv(*text, &data); !s.ok()) {
+  Status parsed = bench::ParseMeterdataCsv(text, [&data](const bench::CsvSample& c) {
+    data.push_back({c.signal_id, c.ts_ms, c.value, Quality::kGood});
+  });
+  if (Status s = parsed; !s.ok()) {
     spdlog::error("{}: {}", source, s.ToString());
     return 2;
   }
-  text->clear();
-  text->shrink_to_fit();
+  text.clear();
+  text.shrink_to_fit();
   // A folder of our own inside --dir, so that the removal at the end cannot hit anything else.
   const std::string dir =
       (std::filesystem::path(options.Get("dir")) / "wattline-historian-bench.tmp").string();
