@@ -285,6 +285,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(Env* env, EngineOptions options) {
       " PRIMARY KEY (signal_id, start_ms)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS rollups (signal_id INTEGER NOT NULL, window_ms INTEGER NOT NULL,"
       " data BLOB NOT NULL, PRIMARY KEY (signal_id, window_ms)) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS damaged_blocks (signal_id INTEGER NOT NULL, start_ms INTEGER"
+      " NOT NULL, data BLOB NOT NULL, PRIMARY KEY (signal_id, start_ms)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS retention (signal_id INTEGER PRIMARY KEY, raw_ms INTEGER NOT"
       " NULL, rollup_ms INTEGER NOT NULL);");
   if (!s.ok()) return Fail(s);
@@ -413,8 +415,10 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
                  : std::lower_bound(head.begin(), head.end(), before_window,
                                     [](const Point& a, int64_t t) { return a.ts_ms < t; });
   auto existing = db_->Prepare(
-      "SELECT data FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND start_ms < ?3"
+      "SELECT data, start_ms FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND start_ms < ?3"
       " ORDER BY start_ms");
+  auto set_aside = db_->Prepare("INSERT OR REPLACE INTO damaged_blocks VALUES (?1, ?2, ?3)");
+  if (!set_aside) return set_aside.error();
   auto remove =
       db_->Prepare("DELETE FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND start_ms < ?3");
   auto insert = db_->Prepare("INSERT INTO blocks VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -436,10 +440,17 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
       if (!*row) break;
       auto block = DecodeStoredBlock(existing->Blob(0));
       if (!block) {
-        // Keep the damaged block as it is: the head's samples go into blocks of their own.
-        spdlog::error("historian: signal {} window {}: {}", signal, window,
-                      block.error().ToString());
-        return block.error();
+        // A damaged block must not stop the window from taking new samples: its bytes move to
+        // damaged_blocks (kept for inspection and repair) and the window goes on without them.
+        spdlog::critical(
+            "historian: data loss: signal {}, block at {} ms: {}; its bytes are kept "
+            "in damaged_blocks",
+            signal, existing->Int(1), block.error().ToString());
+        set_aside->Reset();
+        set_aside->Bind(1, signal).Bind(2, existing->Int(1)).BindBlob(3, existing->Blob(0));
+        if (Status s = set_aside->Run(); !s.ok()) return s;
+        ++stats_.damaged_blocks;
+        continue;
       }
       for (size_t i = 0; i < block->ts_ms.size(); ++i) {
         stored.push_back({block->ts_ms[i], block->values[i], block->quality[i]});

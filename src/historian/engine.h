@@ -76,6 +76,7 @@ struct EngineStats {
   uint64_t blocks_expired = 0;    // raw blocks deleted by retention, since Open
   uint64_t rollups_expired = 0;   // rollup rows deleted by retention, since Open
   uint64_t compaction_steps = 0;  // transactions retention took, since Open
+  uint64_t damaged_blocks = 0;  // blocks that did not decode when merged (moved aside), since Open
 };
 
 class Engine final : public SampleStore {

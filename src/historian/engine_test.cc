@@ -445,6 +445,44 @@ TEST_F(EngineRollupTest, ChartKeepsThePeaksAndUsesRollupsForWideBuckets) {
   EXPECT_EQ(narrow->size(), 100u);
 }
 
+TEST_F(EngineTest, ADamagedBlockIsSetAsideAndTheWindowTakesNewSamples) {
+  Open();
+  auto a = Series(1, kT0, 120, 8);  // two windows
+  ASSERT_TRUE(engine_->Append(a).ok());
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  engine_.reset();
+  {
+    auto db = SqliteDb::Open((dir_ / "historian.db").string());
+    ASSERT_TRUE(db);
+    auto st = (*db)->Prepare("UPDATE blocks SET data = X'0102030405' WHERE start_ms = ?1");
+    ASSERT_TRUE(st);
+    st->Bind(1, kT0);
+    ASSERT_TRUE(st->Run().ok());
+  }
+  Open();
+  // Reading the damaged window fails loudly; the other window is fine.
+  EXPECT_FALSE(engine_->Range(1, kT0, kT0 + kWindow, SIZE_MAX));
+  auto second = engine_->Range(1, kT0 + kWindow, kT0 + 2 * kWindow, SIZE_MAX);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->size(), 60u);
+  // A late sample for the damaged window: the block is set aside (kept), the window goes on.
+  std::vector<StoredSample> late = {{1, kT0 + 500, 1.5, Quality::kGood}};
+  ASSERT_TRUE(engine_->Append(late).ok());
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  EXPECT_EQ(engine_->stats().damaged_blocks, 1u);
+  auto first = engine_->Range(1, kT0, kT0 + kWindow, SIZE_MAX);
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ(first->front().value, 1.5);
+  engine_.reset();
+  auto db = SqliteDb::Open((dir_ / "historian.db").string());
+  ASSERT_TRUE(db);
+  auto kept = (*db)->Prepare("SELECT COUNT(*) FROM damaged_blocks");
+  ASSERT_TRUE(kept);
+  ASSERT_TRUE(kept->Step().value_or(false));
+  EXPECT_EQ(kept->Int(0), 1);
+}
+
 TEST(StoredBlockTest, DamagedBytesAreRefusedNotCrashedOn) {
   std::vector<int64_t> ts = {1, 2, 3};
   std::vector<double> v = {1.5, 2.5, 3.5};
