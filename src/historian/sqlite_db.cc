@@ -67,7 +67,7 @@ std::string Statement::Blob(int c) const {
 }
 bool Statement::IsNull(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
 
-Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int page_size) {
+Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -78,12 +78,6 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int pa
     return Fail(s);
   }
   std::unique_ptr<SqliteDb> out(new SqliteDb(db));
-  if (page_size > 0) {
-    // Only takes effect while the file is still empty (before WAL mode is switched on).
-    if (Status s = out->Exec("PRAGMA page_size=" + std::to_string(page_size)); !s.ok()) {
-      return Fail(s);
-    }
-  }
   // WAL lets readers run beside the writer; FULL makes each commit durable before it returns.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                              "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"}) {

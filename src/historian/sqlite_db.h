@@ -47,9 +47,8 @@ class Statement {
 
 class SqliteDb {
  public:
-  // Opens or creates the database file. kUnavailable when it cannot be opened. `page_size`
-  // (a power of two from 512 to 65536; 0 = SQLite's default) applies to a new file only.
-  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, int page_size = 0);
+  // Opens or creates the database file. kUnavailable when it cannot be opened.
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path);
   ~SqliteDb();
 
   Status Exec(std::string_view sql);
