@@ -20,6 +20,24 @@
 
 namespace wattline::edge {
 
+std::string_view TransportName(Transport transport) {
+  switch (transport) {
+    case Transport::kRtuOverTcp:
+      return "rtu-over-tcp";
+    case Transport::kSerial:
+      return "serial";
+    default:
+      return "tcp";
+  }
+}
+
+std::optional<Transport> ParseTransport(std::string_view name) {
+  for (Transport t : {Transport::kTcp, Transport::kRtuOverTcp, Transport::kSerial}) {
+    if (name == TransportName(t)) return t;
+  }
+  return std::nullopt;
+}
+
 namespace asio = boost::asio;
 
 namespace {
@@ -78,12 +96,8 @@ Result<std::vector<MeterConfig>> MeterConfigsFromToml(const toml::table& config)
     if (t->get("transport") != nullptr) {
       if (Status s = str("transport", transport); !s.ok()) return Fail(s);
     }
-    if (transport == "tcp") {
-      m.transport = Transport::kTcp;
-    } else if (transport == "rtu-over-tcp") {
-      m.transport = Transport::kRtuOverTcp;
-    } else if (transport == "serial") {
-      m.transport = Transport::kSerial;
+    if (auto parsed = ParseTransport(transport)) {
+      m.transport = *parsed;
     } else {
       return Fail(ConfigError(i, m.key, *t->get("transport"),
                               "'transport' must be \"tcp\", \"rtu-over-tcp\" or \"serial\""));

@@ -52,6 +52,11 @@ enum class Transport : uint8_t {
   kSerial = 2,      // RTU on a local serial port
 };
 
+// "tcp", "rtu-over-tcp", "serial" (as in configs, the web API and endpoint ids), and back;
+// nullopt for any other text.
+std::string_view TransportName(Transport transport);
+std::optional<Transport> ParseTransport(std::string_view name);
+
 struct MeterConfig {
   std::string key;  // stable device key, e.g. "meter-01"
   std::string host;

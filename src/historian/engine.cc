@@ -578,48 +578,35 @@ Result<std::vector<StoredSample>> Engine::RangeLocked(int64_t signal_id, int64_t
                                [](const Point& a, int64_t t) { return a.ts_ms < t; });
     for (auto it = lo; it != h->second.end() && it->ts_ms < to_ms; ++it) head.push_back(*it);
   }
-  // Blocks window by window, merged with the head; the stored sample wins at equal times.
-  // Reading stops once `limit` samples are certain.
+  // The blocks in time order (they never overlap), merged with the head; the stored sample wins
+  // at equal times. One statement for the whole range; reading stops at `limit`.
+  auto st = db_->Prepare(
+      "SELECT data FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND start_ms < ?3"
+      " ORDER BY start_ms");
+  if (!st) return Fail(st.error());
+  st->Bind(1, signal_id).Bind(2, WindowOf(from_ms)).Bind(3, to_ms);
   size_t hi = 0;
-  auto next = db_->Prepare(
-      "SELECT MIN(start_ms) FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND start_ms < ?3");
-  if (!next) return Fail(next.error());
-  for (int64_t w = WindowOf(from_ms); w < to_ms && out.size() < limit;) {
-    // Jump over windows without blocks: the next block start at or after w.
-    next->Reset();
-    next->Bind(1, signal_id).Bind(2, w).Bind(3, to_ms);
-    auto row = next->Step();
-    if (!row) return Fail(row.error());
-    if (!*row || next->IsNull(0)) break;
-    const int64_t window = WindowOf(next->Int(0));
-    auto blocks = ReadBlocks(signal_id, window, window + options_.block_window_ms,
-                             std::numeric_limits<size_t>::max(), from_ms, to_ms);
-    if (!blocks) return Fail(blocks.error());
-    // Head samples before this window, then the merge within it.
-    for (; hi < head.size() && head[hi].ts_ms < window && out.size() < limit; ++hi) {
+  auto head_before = [&](int64_t t) {
+    for (; hi < head.size() && head[hi].ts_ms < t && out.size() < limit; ++hi) {
       out.push_back({signal_id, head[hi].ts_ms, head[hi].value, head[hi].quality});
     }
-    size_t bi = 0;
-    const int64_t window_end = window + options_.block_window_ms;
-    while (out.size() < limit &&
-           (bi < blocks->size() || (hi < head.size() && head[hi].ts_ms < window_end))) {
-      const bool take_head =
-          bi == blocks->size() ||
-          (hi < head.size() && head[hi].ts_ms < window_end && head[hi].ts_ms < (*blocks)[bi].ts_ms);
-      if (take_head) {
-        out.push_back({signal_id, head[hi].ts_ms, head[hi].value, head[hi].quality});
-        ++hi;
-      } else {
-        const Point& p = (*blocks)[bi++];
-        if (hi < head.size() && head[hi].ts_ms == p.ts_ms) ++hi;  // stored wins
-        out.push_back({signal_id, p.ts_ms, p.value, p.quality});
-      }
+  };
+  while (out.size() < limit) {
+    auto row = st->Step();
+    if (!row) return Fail(row.error());
+    if (!*row) break;
+    auto block = DecodeStoredBlock(st->Blob(0));
+    if (!block) return Fail(block.error());
+    for (size_t i = 0; i < block->ts_ms.size() && out.size() < limit; ++i) {
+      const int64_t ts = block->ts_ms[i];
+      if (ts < from_ms || ts >= to_ms) continue;
+      head_before(ts);
+      if (out.size() >= limit) break;
+      if (hi < head.size() && head[hi].ts_ms == ts) ++hi;  // stored wins
+      out.push_back({signal_id, ts, block->values[i], block->quality[i]});
     }
-    w = window_end;
   }
-  for (; hi < head.size() && out.size() < limit; ++hi) {
-    out.push_back({signal_id, head[hi].ts_ms, head[hi].value, head[hi].quality});
-  }
+  head_before(std::numeric_limits<int64_t>::max());
   return out;
 }
 

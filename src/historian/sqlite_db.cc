@@ -86,7 +86,9 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   return out;
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close(db_); }
+// close_v2: a statement still alive (a caller's mistake) delays the close instead of leaking the
+// connection.
+SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
 
 Status SqliteDb::Exec(std::string_view sql) {
   char* err = nullptr;

@@ -1,4 +1,5 @@
 // Thin client for the Wattline REST API (docs/api.md). Same origin, relative URLs.
+import { createClient } from './http';
 
 export interface Tenant {
   id: number;
@@ -44,59 +45,20 @@ export interface History {
   points: [number, number][];
 }
 
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-  }
-}
+export { ApiError } from './http';
 
 /** The API lives at /api/v1 on the origin that serves the app. */
 const API_ROOT = '/api/v1';
 
+const client = createClient({ root: API_ROOT, unreachable: 'Cannot reach the Wattline server.', csrfOnReads: false });
+
 /** Called whenever any request answers 401 (session missing or expired). */
-let unauthorizedHandler: (() => void) | null = null;
 export function onUnauthorized(fn: (() => void) | null): void {
-  unauthorizedHandler = fn;
+  client.onUnauthorized(fn);
 }
 
-async function request<T>(method: string, path: string, body?: unknown, opts?: { quiet401?: boolean }): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (method !== 'GET' && method !== 'HEAD') headers['X-Requested-With'] = 'wattline';
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  let res: Response;
-  try {
-    res = await fetch(`${apiRoot()}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-      cache: 'no-store',
-    });
-  } catch {
-    throw new ApiError(0, 'unavailable', 'Cannot reach the Wattline server.');
-  }
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  let data: unknown = undefined;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = undefined;
-    }
-  }
-  if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
-    const e = new ApiError(res.status, err?.code ?? 'unknown', err?.message || `${res.status} ${res.statusText || 'request failed'}`);
-    if (res.status === 401 && !opts?.quiet401 && unauthorizedHandler) unauthorizedHandler();
-    throw e;
-  }
-  return data as T;
+function request<T>(method: string, path: string, body?: unknown, opts?: { quiet401?: boolean }): Promise<T> {
+  return client.request<T>(method, path, body, opts?.quiet401 ?? false);
 }
 
 export function apiRoot(): string {

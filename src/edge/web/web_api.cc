@@ -58,17 +58,6 @@ Result<json> ParseBody(const Request& req) {
   return body;
 }
 
-const char* TransportName(Transport t) {
-  switch (t) {
-    case Transport::kRtuOverTcp:
-      return "rtu-over-tcp";
-    case Transport::kSerial:
-      return "serial";
-    default:
-      return "tcp";
-  }
-}
-
 bool ValidKey(std::string_view key) {
   if (key.empty() || key.size() > 64) return false;
   return std::all_of(key.begin(), key.end(), [](char c) {
@@ -131,15 +120,9 @@ Result<MeterConfig> ParseMeter(const json& body, const profiles::ProfileRegistry
   m.profile = *profile;
   auto transport = StringField(body, "transport", false, "tcp");
   if (!transport) return Fail(transport.error());
-  if (*transport == "tcp") {
-    m.transport = Transport::kTcp;
-  } else if (*transport == "rtu-over-tcp") {
-    m.transport = Transport::kRtuOverTcp;
-  } else if (*transport == "serial") {
-    m.transport = Transport::kSerial;
-  } else {
-    return Fail(InvalidArgument("transport: must be tcp, rtu-over-tcp or serial"));
-  }
+  auto parsed = ParseTransport(*transport);
+  if (!parsed) return Fail(InvalidArgument("transport: must be tcp, rtu-over-tcp or serial"));
+  m.transport = *parsed;
   if (m.transport == Transport::kSerial) {
     auto dev = StringField(body, "serial_port", true);
     if (!dev) return Fail(dev.error());
@@ -538,7 +521,7 @@ json WebApi::MeterJson(const MeterConfig& m, bool read_only,
             {"vendor", p ? p->vendor : ""},
             {"own_brand", p != nullptr && p->vendor == "Wattline"},
             {"serial", nullptr},
-            {"transport", TransportName(m.transport)},
+            {"transport", std::string(TransportName(m.transport))},
             {"unit_id", m.unit_id},
             {"cycle_ms", m.cycle.count()},
             {"source", read_only ? "config" : "ui"},
@@ -1058,15 +1041,31 @@ Response WebApi::Diagnostics(Request& req) {
   return Response::Json(json{{"meters", meters}, {"uplink", uplink}});
 }
 
-const char* WebApi::DeviceState(const discovery::Device& d) const {
+namespace {
+
+// The endpoint id (EndpointId) a found device is reached at: discovery finds Modbus TCP only.
+std::string DeviceEndpoint(const discovery::Device& d) {
   MeterConfig probe;
   probe.host = d.host;
   probe.port = d.port;
   probe.unit_id = d.unit_id;
-  const std::string endpoint = EndpointId(probe);
-  for (const auto& m : AllMeters()) {
-    if (EndpointId(m) == endpoint) return "polled";
+  return EndpointId(probe);
+}
+
+}  // namespace
+
+std::set<std::string> WebApi::PolledEndpoints() const {
+  std::set<std::string> out;
+  for (const auto* list : {&config_.config_meters, &ui_.meters}) {
+    for (const auto& m : *list) out.insert(EndpointId(m));
   }
+  return out;
+}
+
+const char* WebApi::DeviceState(const discovery::Device& d,
+                                const std::set<std::string>& polled) const {
+  const std::string endpoint = DeviceEndpoint(d);
+  if (polled.count(endpoint)) return "polled";
   if (IsIgnored(endpoint)) return "ignored";
   return d.profile.empty() ? "no-driver" : "new";
 }
@@ -1107,9 +1106,8 @@ void WebApi::NoteDiscovery(const std::string& endpoint, const std::string& what)
 }
 
 void WebApi::OnDiscovered(const discovery::Device& d) {
-  const std::string state = DeviceState(d);
-  MeterConfig probe = MeterFromDevice(d, {});
-  const std::string endpoint = EndpointId(probe);
+  const std::string state = DeviceState(d, PolledEndpoints());
+  const std::string endpoint = DeviceEndpoint(d);
   if (state == "no-driver") {
     spdlog::info("discovery: {} answers Modbus ({}) but no driver matches; add it by hand",
                  endpoint, d.identity);
@@ -1134,9 +1132,11 @@ void WebApi::StartContinuousDiscovery() {
   scan_->StartContinuous(
       [this](const discovery::Device& d) { OnDiscovered(d); },
       [this](const std::string& host, uint16_t port) {
-        for (const auto& m : AllMeters()) {
-          if (m.transport != Transport::kSerial && m.host == host && m.port == port) {
-            return true;
+        for (const auto* list : {&config_.config_meters, &ui_.meters}) {
+          for (const auto& m : *list) {
+            if (m.transport != Transport::kSerial && m.host == host && m.port == port) {
+              return true;
+            }
           }
         }
         return false;
@@ -1151,9 +1151,11 @@ Response WebApi::Scan(Request& req) {
                                {"initial_scan_done", settings_.initial_scan_done}});
   }
   const ScanProgress& p = scan_->progress();
+  const std::vector<MeterConfig> all = AllMeters();
+  const std::set<std::string> polled = PolledEndpoints();
   json found = json::array();
   for (const auto& d : p.found) {
-    MeterConfig probe = MeterFromDevice(d, AllMeters());
+    MeterConfig probe = MeterFromDevice(d, all);
     found.push_back({{"endpoint", EndpointId(probe)},
                      {"host", d.host},
                      {"port", d.port},
@@ -1164,7 +1166,7 @@ Response WebApi::Scan(Request& req) {
                      {"serial", d.serial},
                      {"name", d.name},
                      {"key", probe.key},
-                     {"state", DeviceState(d)}});
+                     {"state", DeviceState(d, polled)}});
   }
   return Response::Json(json{{"available", true},
                              {"initial_scan_done", settings_.initial_scan_done},
@@ -1211,13 +1213,14 @@ Response WebApi::FinishScan(Request& req) {
   MeterFile next = ui_;
   std::vector<std::string> added, ignored;
   std::vector<MeterConfig> taken = AllMeters();
+  const std::set<std::string> polled = PolledEndpoints();
   std::set<std::string> seen;
   if (scan_) {
     for (const auto& d : scan_->progress().found) {
       MeterConfig m = MeterFromDevice(d, taken);
       const std::string endpoint = EndpointId(m);
       if (!seen.insert(endpoint).second) continue;
-      const std::string state = DeviceState(d);
+      const std::string state = DeviceState(d, polled);
       if (wanted.erase(endpoint)) {
         if (state == "no-driver") {
           return Error(FailedPrecondition("no driver matches " + endpoint +

@@ -18,6 +18,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -152,8 +153,11 @@ class WebApi {
   // The meter a found device becomes (key from driver and serial number or address).
   MeterConfig MeterFromDevice(const discovery::Device& device,
                               const std::vector<MeterConfig>& taken) const;
-  // "polled", "ignored", "new" (has a driver) or "no-driver".
-  const char* DeviceState(const discovery::Device& device) const;
+  // The endpoint ids of every polled meter (configured and UI).
+  std::set<std::string> PolledEndpoints() const;
+  // "polled" (its endpoint is in `polled`), "ignored", "new" (has a driver) or "no-driver".
+  const char* DeviceState(const discovery::Device& device,
+                          const std::set<std::string>& polled) const;
   void NoteDiscovery(const std::string& endpoint, const std::string& what);
   void ApplyClockSync();
   std::filesystem::path drivers_dir() const { return config_.data_dir / "drivers"; }

@@ -19,17 +19,6 @@ Status SysError(const std::string& what, const fs::path& path) {
   return Internal(fmt::format("{} {}: {}", what, path.string(), std::strerror(errno)));
 }
 
-const char* TransportName(Transport t) {
-  switch (t) {
-    case Transport::kRtuOverTcp:
-      return "rtu-over-tcp";
-    case Transport::kSerial:
-      return "serial";
-    default:
-      return "tcp";
-  }
-}
-
 const char* ParityName(modbus::Parity p) {
   switch (p) {
     case modbus::Parity::kNone:
@@ -130,7 +119,7 @@ std::string MeterFileToToml(const MeterFile& file) {
     toml::table t;
     t.insert("key", m.key);
     t.insert("profile", m.profile);
-    t.insert("transport", TransportName(m.transport));
+    t.insert("transport", std::string(TransportName(m.transport)));
     if (m.transport == Transport::kSerial) {
       t.insert("serial_port", m.serial.device);
     } else {

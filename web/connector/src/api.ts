@@ -1,60 +1,18 @@
 // Client of the connector's own API (docs/connector-api.md). Same origin, relative URLs.
 
-export interface FieldErrorDetail {
-  line: number | null;
-  message: string;
-  text: string;
-}
+import { createClient } from '../../src/http';
 
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly field?: string;
-  readonly details: FieldErrorDetail[];
-  constructor(status: number, code: string, message: string, field?: string, details: FieldErrorDetail[] = []) {
-    super(message);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-    this.field = field;
-    this.details = details;
-  }
-}
+export { ApiError } from '../../src/http';
+export type { FieldErrorDetail } from '../../src/http';
 
-let onUnauthorized: (() => void) | null = null;
+const client = createClient({ root: '/api/v1', unreachable: 'Cannot reach the connector.', csrfOnReads: true });
+
 export function setUnauthorizedHandler(fn: (() => void) | null): void {
-  onUnauthorized = fn;
+  client.onUnauthorized(fn);
 }
 
-export async function call<T>(method: string, path: string, body?: unknown, quiet401 = false): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json', 'X-Requested-With': 'wattline' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  let res: Response;
-  try {
-    res = await fetch(`/api/v1${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-      cache: 'no-store',
-    });
-  } catch {
-    throw new ApiError(0, 'unavailable', 'Cannot reach the connector.');
-  }
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  let data: unknown;
-  try {
-    data = text ? JSON.parse(text) : undefined;
-  } catch {
-    data = undefined;
-  }
-  if (!res.ok) {
-    const e = (data as { error?: { code?: string; message?: string; field?: string; details?: FieldErrorDetail[] } })?.error;
-    if (res.status === 401 && !quiet401 && onUnauthorized) onUnauthorized();
-    throw new ApiError(res.status, e?.code ?? 'unknown', e?.message ?? `${res.status} request failed`, e?.field, e?.details ?? []);
-  }
-  return data as T;
+export function call<T>(method: string, path: string, body?: unknown, quiet401 = false): Promise<T> {
+  return client.request<T>(method, path, body, quiet401);
 }
 
 export interface Me {
