@@ -289,7 +289,7 @@ Status DurableQueue::StartSegment() {
 }
 
 Result<uint64_t> DurableQueue::Append(std::string_view payload) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (!write_error_.ok()) return Fail(write_error_);
   if (payload.size() > kMaxQueuePayloadBytes) {
     return Fail(InvalidArgument(fmt::format("queue: payload of {} bytes over the limit of {}",
@@ -298,6 +298,8 @@ Result<uint64_t> DurableQueue::Append(std::string_view payload) {
   const uint64_t record_bytes = kQueueRecordHeaderBytes + payload.size();
   if (!active_file_ || roll_next_ ||
       (segments_.back().size > 0 && segments_.back().size + record_bytes > opts_.segment_bytes)) {
+    // A sync outside the mutex may be using the active file: it must not close under it.
+    sync_done_.wait(lock, [this] { return !syncing_; });
     if (Status s = StartSegment(); !s.ok()) return Fail(std::move(s));
   }
   if (opts_.max_bytes != 0) {
@@ -384,8 +386,44 @@ Status DurableQueue::SyncLocked() {
 }
 
 Status DurableQueue::Sync() {
-  std::lock_guard lock(mu_);
-  return SyncLocked();
+  uint64_t last = 0;
+  {
+    std::lock_guard lock(mu_);
+    last = next_seq_ - 1;
+  }
+  return SyncThrough(last);
+}
+
+Status DurableQueue::SyncThrough(uint64_t seq) {
+  std::unique_lock lock(mu_);
+  while (true) {
+    if (!write_error_.ok()) return write_error_;
+    if (durable_seq_ >= seq) return Status::Ok();
+    if (syncing_) {
+      sync_done_.wait(lock);
+      continue;
+    }
+    // This thread syncs for every record appended so far. The active file stays open: Append
+    // waits for syncing_ to end before it starts a new segment.
+    syncing_ = true;
+    const uint64_t target = next_seq_ - 1;
+    const bool sync_file = active_file_ && durable_seq_ < target;
+    const bool sync_dir = dir_dirty_;
+    WritableFile* file = active_file_.get();
+    lock.unlock();
+    Status s = sync_file ? file->Sync() : Status::Ok();
+    if (s.ok() && sync_dir) s = env_->SyncDir(opts_.dir);
+    lock.lock();
+    syncing_ = false;
+    sync_done_.notify_all();
+    if (!s.ok()) {
+      // As in SyncLocked: after a failed fsync the error sticks.
+      write_error_ = s;
+      return s;
+    }
+    if (sync_dir) dir_dirty_ = false;
+    durable_seq_ = std::max(durable_seq_, target);
+  }
 }
 
 uint64_t DurableQueue::durable_seq() const {

@@ -14,12 +14,15 @@
 //
 // Thread-safety: every method may be called from any thread (one mutex). Appends normally come
 // from the poller, ReadDurable/Ack from the uplink; a call that does I/O holds the mutex while it
-// runs, so a slow fsync in Ack delays Append by that long.
+// runs, so a slow fsync in Ack delays Append by that long. Sync and SyncThrough are the
+// exception: they fsync without the mutex (group commit), so other threads append meanwhile and
+// one fsync makes the records of every waiting thread durable.
 // Errors: storage failures carry the Env's code (kResourceExhausted for a full disk, kDataLoss for
 // EIO, ...). After a failed write or sync of a segment the queue refuses further Append/Sync with
 // that error (the bytes on disk are unknown); reading and acking go on. Reopen to recover.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -84,6 +87,10 @@ class DurableQueue {
   // Makes every record appended so far durable (fdatasync of the active segment, and of the
   // directory when a segment was created since). On OK, durable_seq() is the last appended seq.
   [[nodiscard]] Status Sync();
+  // Group commit: returns once every record up to `seq` is durable. When another thread's fsync
+  // is running, waits for it and syncs again only if that one did not cover `seq`; one fsync
+  // covers everything appended before it started. Errors as Sync.
+  [[nodiscard]] Status SyncThrough(uint64_t seq);
 
   // The highest seq that is durable; 0 if none.
   uint64_t durable_seq() const;
@@ -160,7 +167,9 @@ class DurableQueue {
   const QueueOptions opts_;
 
   mutable std::mutex mu_;
-  std::vector<Segment> segments_;              // ascending numbers and seqs
+  std::condition_variable sync_done_;  // signalled when a sync outside the mutex ends
+  bool syncing_ = false;               // a SyncThrough is fsyncing the active file right now
+  std::vector<Segment> segments_;      // ascending numbers and seqs
   std::unique_ptr<WritableFile> active_file_;  // appends go to segments_.back() when set
   bool roll_next_ = false;                     // active segment damaged: start a new one
   bool dir_dirty_ = false;                     // a segment was created since the last SyncDir

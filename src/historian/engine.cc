@@ -21,6 +21,9 @@ namespace {
 constexpr uint8_t kWalVersion = 1;
 constexpr uint8_t kStoredBlockVersion = 1;
 constexpr int64_t kMaxWindowMs = 7LL * 24 * 3600 * 1000;
+// A signal's blocks try every codec at its first block and every this many blocks after (a day
+// of 1-hour windows: 24); in between the last winner is used (docs/format/historian.md).
+constexpr int kCodecSearchEvery = 24;
 // Query bounds are clamped to +-2^62 ms (146 million years) so that window arithmetic cannot
 // overflow.
 constexpr int64_t kMinQueryMs = -(int64_t{1} << 62);
@@ -173,7 +176,8 @@ Result<std::vector<Aggregate>> DecodeRollups(int64_t window, std::string_view in
 
 Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
                                       std::span<const double> values,
-                                      std::span<const Quality> quality) {
+                                      std::span<const Quality> quality,
+                                      std::optional<StoredCodec> hint, StoredCodec* chosen) {
   if (ts_ms.size() != values.size() || ts_ms.size() != quality.size()) {
     return Fail(InvalidArgument("stored block: columns of different lengths"));
   }
@@ -192,22 +196,38 @@ Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
   }
   wire::PutVarint64(&out, run_count);
   out += runs;
-  // The kinds the values fit, each with its best codec; the smallest wins.
   bool f32 = true, integer = true;
   for (double v : values) {
     f32 = f32 && IsFloat32(v);
     integer = integer && IsInteger(v);
   }
+  auto fits = [&](codec::ValueKind kind) {
+    return kind == codec::ValueKind::kFloat64 || (kind == codec::ValueKind::kFloat32 && f32) ||
+           (kind == codec::ValueKind::kInteger && integer);
+  };
   std::optional<std::string> best;
-  for (auto [fits, kind] :
-       {std::pair{integer, codec::ValueKind::kInteger}, std::pair{f32, codec::ValueKind::kFloat32},
-        std::pair{true, codec::ValueKind::kFloat64}}) {
-    if (!fits) continue;
-    auto block = codec::EncodeBlock(ts_ms, values, kind);
+  StoredCodec used;
+  if (hint && fits(hint->kind)) {
+    auto block = codec::EncodeBlock(ts_ms, values, hint->kind, hint->codec);
     if (!block) return Fail(block.error());
-    if (!best || block->size() < best->size()) best = std::move(*block);
-    if (kind != codec::ValueKind::kInteger) break;  // float64 only when nothing narrower fits
+    best = std::move(*block);
+    used = *hint;
+  } else {
+    // The kinds the values fit, each with its best codec; the smallest wins.
+    for (codec::ValueKind kind :
+         {codec::ValueKind::kInteger, codec::ValueKind::kFloat32, codec::ValueKind::kFloat64}) {
+      if (!fits(kind)) continue;
+      codec::BlockStats stats;
+      auto block = codec::EncodeBlock(ts_ms, values, kind, std::nullopt, &stats);
+      if (!block) return Fail(block.error());
+      if (!best || block->size() < best->size()) {
+        best = std::move(*block);
+        used = {kind, stats.codec};
+      }
+      if (kind != codec::ValueKind::kInteger) break;  // float64 only when nothing narrower fits
+    }
   }
+  if (chosen) *chosen = used;
   out += *best;
   return out;
 }
@@ -263,6 +283,41 @@ Engine::~Engine() {
   }
 }
 
+namespace {
+
+// The tables of historian.db (docs/format/historian.md). A blocks table of the first layout
+// (WITHOUT ROWID) is moved into the rowid layout once, in one transaction.
+Status CreateSchema(SqliteDb& db) {
+  auto old = db.Prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'blocks'");
+  if (!old) return old.error();
+  auto row = old->Step();
+  if (!row) return row.error();
+  const bool migrate = *row && old->Text(0).find("WITHOUT ROWID") != std::string::npos;
+  old->Reset();
+  constexpr std::string_view kBlocks =
+      " (signal_id INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+      " count INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (signal_id, start_ms));";
+  if (migrate) {
+    spdlog::info("historian: moving the blocks into the rowid layout (once)");
+    Status s = InTransaction(db, [&] {
+      return db.Exec(std::string("CREATE TABLE blocks_rowid") + std::string(kBlocks) +
+                     "INSERT INTO blocks_rowid SELECT * FROM blocks ORDER BY start_ms, signal_id;"
+                     "DROP TABLE blocks; ALTER TABLE blocks_rowid RENAME TO blocks;");
+    });
+    if (!s.ok()) return Status(s.code(), "historian: moving the blocks: " + s.message());
+  }
+  return db.Exec(
+      std::string("CREATE TABLE IF NOT EXISTS blocks") + std::string(kBlocks) +
+      "CREATE TABLE IF NOT EXISTS rollups (signal_id INTEGER NOT NULL, window_ms INTEGER NOT NULL,"
+      " data BLOB NOT NULL, PRIMARY KEY (signal_id, window_ms)) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS damaged_blocks (signal_id INTEGER NOT NULL, start_ms INTEGER"
+      " NOT NULL, data BLOB NOT NULL, PRIMARY KEY (signal_id, start_ms)) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS retention (signal_id INTEGER PRIMARY KEY, raw_ms INTEGER NOT"
+      " NULL, rollup_ms INTEGER NOT NULL);");
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Engine>> Engine::Open(Env* env, EngineOptions options) {
   if (options.block_window_ms < 1000 || options.block_window_ms > kMaxWindowMs) {
     return Fail(InvalidArgument("historian: block window must be between 1 s and 7 days"));
@@ -275,21 +330,14 @@ Result<std::unique_ptr<Engine>> Engine::Open(Env* env, EngineOptions options) {
   std::error_code ec;
   fs::create_directories(options.dir, ec);
   if (ec) return Fail(Unavailable("historian: cannot create " + options.dir + ": " + ec.message()));
-  // SQLite's default 4 KB pages: 1 KB pages cut the overflow-page waste of the ~7 KB blocks by
-  // only 0.02 bytes/sample and cost a third of the ingest rate (measured, docs/benchmarks.md).
-  auto db = SqliteDb::Open((fs::path(options.dir) / "historian.db").string());
+  // 64 KB pages, blocks in a rowid table: SQLite keeps a rowid table's overflow pages full
+  // and stores a ~7 KB block whole in a leaf of 64 KB pages, where about nine share a page; in
+  // a WITHOUT ROWID table every block left a partly empty overflow page (0.35 bytes/sample on
+  // the benchmark data; 4 KB pages with a rowid table: 0.2). Rowids follow insertion order, so
+  // new blocks are appended at the right edge of the tree and pages fill up.
+  auto db = SqliteDb::Open((fs::path(options.dir) / "historian.db").string(), 65536);
   if (!db) return Fail(db.error());
-  Status s = (*db)->Exec(
-      "CREATE TABLE IF NOT EXISTS blocks (signal_id INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
-      " end_ms INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL,"
-      " PRIMARY KEY (signal_id, start_ms)) WITHOUT ROWID;"
-      "CREATE TABLE IF NOT EXISTS rollups (signal_id INTEGER NOT NULL, window_ms INTEGER NOT NULL,"
-      " data BLOB NOT NULL, PRIMARY KEY (signal_id, window_ms)) WITHOUT ROWID;"
-      "CREATE TABLE IF NOT EXISTS damaged_blocks (signal_id INTEGER NOT NULL, start_ms INTEGER"
-      " NOT NULL, data BLOB NOT NULL, PRIMARY KEY (signal_id, start_ms)) WITHOUT ROWID;"
-      "CREATE TABLE IF NOT EXISTS retention (signal_id INTEGER PRIMARY KEY, raw_ms INTEGER NOT"
-      " NULL, rollup_ms INTEGER NOT NULL);");
-  if (!s.ok()) return Fail(s);
+  if (Status s = CreateSchema(**db); !s.ok()) return Fail(s);
   edge::QueueOptions q;
   q.dir = (fs::path(options.dir) / "wal").string();
   q.segment_bytes = options.wal_segment_bytes;
@@ -373,14 +421,28 @@ void Engine::AddToHead(const StoredSample& s) {
 
 Status Engine::Append(std::span<const StoredSample> samples) {
   if (samples.empty()) return Status::Ok();
-  std::lock_guard lock(mu_);
-  auto seq = wal_->Append(EncodeWalRecord(samples));
-  if (!seq) return seq.error();
-  if (Status s = wal_->Sync(); !s.ok()) return s;
+  const std::string record = EncodeWalRecord(samples);
+  uint64_t seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    // WAL order and head order agree (both under mu_), so a replay rebuilds the same heads.
+    auto appended = wal_->Append(record);
+    if (!appended) return appended.error();
+    seq = *appended;
+    ApplyLocked(samples);
+  }
+  // Group commit: the fsync runs without mu_, so other appenders add their records meanwhile and
+  // one fsync covers them all. The samples are in the head already; a query may see them
+  // before they are durable, but Append returns (acknowledges) only after.
+  return wal_->SyncThrough(seq);
+}
+
+void Engine::ApplyLocked(std::span<const StoredSample> samples) {
   std::vector<int64_t> touched;
   for (const auto& s : samples) {
+    // Samples usually come grouped by signal or in a repeating order: skip repeats cheaply.
+    if (touched.empty() || touched.back() != s.signal_id) touched.push_back(s.signal_id);
     AddToHead(s);
-    touched.push_back(s.signal_id);
   }
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
@@ -397,15 +459,17 @@ Status Engine::Append(std::span<const StoredSample> samples) {
       }
       return Status::Ok();
     });
-    // The samples are durable in the WAL: a failed seal is retried at the next checkpoint.
-    if (!s.ok()) spdlog::error("historian: sealing blocks failed: {}", s.ToString());
+    // The samples are in the WAL: a failed seal is retried at the next checkpoint.
+    if (!s.ok()) {
+      tails_.clear();  // they may name windows of the rolled-back transaction
+      spdlog::error("historian: sealing blocks failed: {}", s.ToString());
+    }
   }
   if (wal_->stats().disk_bytes > options_.checkpoint_wal_bytes) {
     if (Status s = CheckpointLocked(); !s.ok()) {
       spdlog::error("historian: checkpoint failed: {}", s.ToString());
     }
   }
-  return Status::Ok();
 }
 
 Status Engine::SealLocked(int64_t signal, int64_t before_window) {
@@ -425,6 +489,7 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
   if (!existing) return existing.error();
   if (!remove) return remove.error();
   if (!insert) return insert.error();
+  SealedWindows sealed;
   for (auto it = head.begin(); it != end;) {
     const int64_t window = WindowOf(it->ts_ms);
     auto window_end =
@@ -475,8 +540,16 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
         values[i] = merged[from + i].value;
         quality[i] = merged[from + i].quality;
       }
-      auto data = EncodeStoredBlock(ts, values, quality);
+      // The codec search runs for a signal's first block and every kCodecSearchEvery-th after;
+      // in between its winner is reused (meter signals keep their character).
+      CodecHint& hint = codec_hints_[signal];
+      const bool search = hint.blocks_since_search == 0;
+      StoredCodec used;
+      auto data = EncodeStoredBlock(ts, values, quality,
+                                    search ? std::nullopt : std::optional(hint.codec), &used);
       if (!data) return data.error();
+      hint.codec = used;  // also a new search's winner when the hint no longer fit
+      hint.blocks_since_search = (hint.blocks_since_search + 1) % kCodecSearchEvery;
       insert->Reset();
       insert->Bind(1, signal)
           .Bind(2, ts.front())
@@ -485,6 +558,7 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
           .BindBlob(5, *data);
       if (Status s = insert->Run(); !s.ok()) return s;
     }
+    sealed[window] = std::move(merged);
     it = window_end;
   }
   if (head.begin() == end) return Status::Ok();
@@ -493,7 +567,18 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
   head.erase(head.begin(), end);
   if (head.empty()) heads_.erase(signal);
   // The last sample's value holds into the intervals after it (up to rollup_max_hold_ms).
-  return UpdateRollupsLocked(signal, first, last_end + options_.rollup_max_hold_ms);
+  // The rollups need the tail from before this seal (the value that held into its first
+  // window); the newest window sealed here becomes the tail after.
+  Status s = UpdateRollupsLocked(signal, first, last_end + options_.rollup_max_hold_ms, &sealed);
+  if (!s.ok()) return s;
+  for (auto w = sealed.rbegin(); w != sealed.rend(); ++w) {
+    if (w->second.empty()) continue;
+    if (auto t = tails_.find(signal); t == tails_.end() || t->second.window <= w->first) {
+      tails_[signal] = Tail{w->first, w->second.back()};
+    }
+    break;
+  }
+  return Status::Ok();
 }
 
 Status Engine::Checkpoint() {
@@ -686,7 +771,26 @@ Result<std::optional<StoredSample>> Engine::LastBeforeLocked(int64_t signal, int
   return best;
 }
 
-Result<std::vector<Aggregate>> Engine::ComputeMinorLocked(int64_t signal, int64_t window) {
+std::optional<Engine::Point> Engine::KnownLastBeforeLocked(int64_t signal, int64_t window,
+                                                           const SealedWindows* sealed) const {
+  if (auto h = heads_.find(signal);
+      h != heads_.end() && !h->second.empty() && h->second.front().ts_ms < window) {
+    return std::nullopt;
+  }
+  const int64_t previous = window - options_.block_window_ms;
+  if (sealed) {
+    if (auto w = sealed->find(previous); w != sealed->end() && !w->second.empty()) {
+      return w->second.back();
+    }
+  }
+  if (auto t = tails_.find(signal); t != tails_.end() && t->second.window == previous) {
+    return t->second.last;
+  }
+  return std::nullopt;
+}
+
+Result<std::vector<Aggregate>> Engine::ComputeMinorLocked(int64_t signal, int64_t window,
+                                                          const SealedWindows* sealed) {
   std::vector<int64_t> starts;
   for (int64_t s = calendar_.Floor(Interval::kMinor, window); s < window + options_.block_window_ms;
        s = calendar_.Next(Interval::kMinor, s)) {
@@ -695,18 +799,33 @@ Result<std::vector<Aggregate>> Engine::ComputeMinorLocked(int64_t signal, int64_
   std::vector<Aggregate> out;
   if (starts.empty()) return out;
   const int64_t end = calendar_.Next(Interval::kMinor, starts.back());
-  auto raw = RangeLocked(signal, starts.front(), end, std::numeric_limits<size_t>::max());
-  if (!raw) return Fail(raw.error());
-  auto before = LastBeforeLocked(signal, starts.front());
-  if (!before) return Fail(before.error());
   std::vector<Sample> samples;
-  samples.reserve(raw->size());
-  for (const auto& r : *raw) samples.push_back({r.ts_ms, r.value});
+  const auto have = sealed ? sealed->find(window) : SealedWindows::const_iterator{};
+  if (sealed && have != sealed->end() && end <= window + options_.block_window_ms) {
+    // Every sample of the window, just written: no need to read the blocks back.
+    samples.reserve(have->second.size());
+    for (const Point& p : have->second) {
+      if (p.ts_ms >= starts.front() && p.ts_ms < end) samples.push_back({p.ts_ms, p.value});
+    }
+  } else {
+    auto raw = RangeLocked(signal, starts.front(), end, std::numeric_limits<size_t>::max());
+    if (!raw) return Fail(raw.error());
+    samples.reserve(raw->size());
+    for (const auto& r : *raw) samples.push_back({r.ts_ms, r.value});
+  }
   RollupOptions ro;
   ro.counter = true;  // consumption is kept for every signal; only counters expose it
   ro.max_hold_ms = options_.rollup_max_hold_ms;
   std::optional<Sample> prev;
-  if (*before) prev = Sample{(*before)->ts_ms, (*before)->value};
+  std::optional<Point> known =
+      starts.front() == window ? KnownLastBeforeLocked(signal, window, sealed) : std::nullopt;
+  if (known) {
+    prev = Sample{known->ts_ms, known->value};
+  } else {
+    auto before = LastBeforeLocked(signal, starts.front());
+    if (!before) return Fail(before.error());
+    if (*before) prev = Sample{(*before)->ts_ms, (*before)->value};
+  }
   size_t i = 0;
   for (int64_t s : starts) {
     const int64_t e = calendar_.Next(Interval::kMinor, s);
@@ -724,7 +843,8 @@ Result<std::vector<Aggregate>> Engine::ComputeMinorLocked(int64_t signal, int64_
   return out;
 }
 
-Status Engine::UpdateRollupsLocked(int64_t signal, int64_t from_ms, int64_t to_ms) {
+Status Engine::UpdateRollupsLocked(int64_t signal, int64_t from_ms, int64_t to_ms,
+                                   const SealedWindows* sealed) {
   std::vector<int64_t> owners;
   for (int64_t s = calendar_.Floor(Interval::kMinor, from_ms); s < to_ms;
        s = calendar_.Next(Interval::kMinor, s)) {
@@ -736,7 +856,7 @@ Status Engine::UpdateRollupsLocked(int64_t signal, int64_t from_ms, int64_t to_m
   if (!put) return put.error();
   if (!del) return del.error();
   for (int64_t w : owners) {
-    auto aggs = ComputeMinorLocked(signal, w);
+    auto aggs = ComputeMinorLocked(signal, w, sealed);
     if (!aggs) return aggs.error();
     Statement& st = aggs->empty() ? *del : *put;
     st.Reset();
@@ -933,6 +1053,9 @@ Result<uint64_t> Engine::ApplyRetention(int64_t now_ms) {
   std::vector<std::pair<int64_t, Retention>> plan;
   {
     std::lock_guard lock(mu_);
+    // A tail may point into a block retention deletes: forget them all (the next seals of each
+    // signal learn them again).
+    tails_.clear();
     auto st = db_->Prepare(
         "SELECT s.signal_id, COALESCE(r.raw_ms, d.raw_ms, 0), COALESCE(r.rollup_ms, d.rollup_ms,"
         " 0) FROM (SELECT DISTINCT signal_id FROM blocks UNION SELECT DISTINCT signal_id FROM"

@@ -2,7 +2,8 @@
 //
 //  - Write-ahead log: every Append is one checksummed, versioned record in an append-only
 //    segment log (edge::DurableQueue, the connector's queue, reused), fsynced before Append
-//    returns. Several appends share no fsync: the server ingests on one thread.
+//    returns. Group commit: the fsync runs outside the engine's mutex, so appends from several
+//    threads (connectors uploading at once) share fsyncs.
 //  - Head: per signal, the samples not yet sealed, in memory, sorted by time.
 //  - Blocks: a signal's samples of one aligned time window (options.block_window_ms, 1 hour by
 //    default) are compressed column-wise (historian/codec) into blocks stored in SQLite
@@ -17,7 +18,8 @@
 // Why by hand: the block format, the WAL discipline and the merge rules are the core of the
 // product (compact years of 1 s data, nothing lost); no library does this over SQLite.
 //
-// Thread-safety: every method may be called from any thread; one mutex serializes them.
+// Thread-safety: every method may be called from any thread; one mutex serializes them, except
+// Append's WAL fsync, which runs outside it.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,7 @@
 
 #include "core/env.h"
 #include "historian/calendar.h"
+#include "historian/codec/block.h"
 #include "historian/rollup.h"
 #include "historian/sample_store.h"
 #include "historian/sqlite_db.h"
@@ -77,6 +80,12 @@ struct EngineStats {
   uint64_t rollups_expired = 0;   // rollup rows deleted by retention, since Open
   uint64_t compaction_steps = 0;  // transactions retention took, since Open
   uint64_t damaged_blocks = 0;  // blocks that did not decode when merged (moved aside), since Open
+};
+
+// A block's value kind and codec.
+struct StoredCodec {
+  codec::ValueKind kind = codec::ValueKind::kFloat64;
+  codec::ValueCodec codec = codec::ValueCodec::kRaw;
 };
 
 class Engine final : public SampleStore {
@@ -137,14 +146,34 @@ class Engine final : public SampleStore {
     Quality quality;
   };
   using Head = std::vector<Point>;  // sorted by time, no two at one time
+  // Every sample of each window a seal just wrote (window start -> samples, by time).
+  using SealedWindows = std::map<int64_t, std::vector<Point>>;
+  // The newest sealed window of a signal and its last sample: the value that holds into the
+  // next window, known without decoding the block again.
+  struct Tail {
+    int64_t window = 0;
+    Point last{};
+  };
+  // Per signal: the codec that won the last full search, and blocks encoded since.
+  struct CodecHint {
+    StoredCodec codec;
+    int blocks_since_search = 0;
+  };
 
   Engine(Env* env, EngineOptions options, Calendar calendar, std::unique_ptr<SqliteDb> db,
          std::unique_ptr<edge::DurableQueue> wal);
   // Recomputes and stores the minor rollups of every window that owns a minor interval
   // overlapping [from_ms, to_ms) (a window owns the intervals that start in it).
-  Status UpdateRollupsLocked(int64_t signal, int64_t from_ms, int64_t to_ms);
-  // The minor aggregates of `window` from the raw samples.
-  Result<std::vector<Aggregate>> ComputeMinorLocked(int64_t signal, int64_t window);
+  // `sealed` (optional): windows whose samples the caller has at hand.
+  Status UpdateRollupsLocked(int64_t signal, int64_t from_ms, int64_t to_ms,
+                             const SealedWindows* sealed = nullptr);
+  // The minor aggregates of `window` from the raw samples (from `sealed` when it has them).
+  Result<std::vector<Aggregate>> ComputeMinorLocked(int64_t signal, int64_t window,
+                                                    const SealedWindows* sealed = nullptr);
+  // The last sample before window start `window` when known without reading blocks: from
+  // `sealed` or the signal's Tail, and only when the head holds nothing before `window`.
+  std::optional<Point> KnownLastBeforeLocked(int64_t signal, int64_t window,
+                                             const SealedWindows* sealed) const;
   // The last sample before ts_ms, if any.
   Result<std::optional<StoredSample>> LastBeforeLocked(int64_t signal, int64_t ts_ms);
   // Minor aggregates with start in [from_ms, to_ms): stored ones, and computed ones for
@@ -152,9 +181,15 @@ class Engine final : public SampleStore {
   Result<std::vector<Aggregate>> MinorsLocked(int64_t signal, int64_t from_ms, int64_t to_ms);
   int64_t WindowOf(int64_t ts_ms) const;
   void AddToHead(const StoredSample& s);
+  // Adds appended samples to the heads, seals the windows that a newer one followed and
+  // checkpoints when the WAL is over its size. Failures are logged, not returned: the samples
+  // are in the WAL, and the next checkpoint retries.
+  void ApplyLocked(std::span<const StoredSample> samples);
   // Seals the head samples of `signal` in windows before `before_window` (all of them for
-  // INT64_MAX) into blocks. Runs inside a transaction the caller opened.
+  // INT64_MAX) into blocks. Runs inside a transaction the caller opened, which then calls
+  // FinishSealsLocked: the sealed samples leave the head only when the transaction committed.
   Status SealLocked(int64_t signal, int64_t before_window);
+  void FinishSealsLocked(bool committed);
   Status CheckpointLocked();
   // Decoded blocks of `signal` with first timestamp in [from_start, to_start), in order.
   Result<std::vector<Point>> ReadBlocks(int64_t signal, int64_t from_start, int64_t to_start,
@@ -170,6 +205,10 @@ class Engine final : public SampleStore {
   std::unique_ptr<edge::DurableQueue> wal_;
   std::unordered_map<int64_t, Head> heads_;
   std::unordered_map<int64_t, StoredSample> latest_;
+  std::unordered_map<int64_t, Tail> tails_;
+  // Head samples (a prefix, by count) that seals of the open transaction wrote into blocks.
+  std::unordered_map<int64_t, size_t> sealing_;
+  std::unordered_map<int64_t, CodecHint> codec_hints_;
   Calendar calendar_;
   EngineStats stats_;
   bool skip_close_checkpoint_ = false;
@@ -177,10 +216,14 @@ class Engine final : public SampleStore {
 
 // The stored form of a block: quality runs around a codec block (docs/format/historian.md).
 // At most codec::kMaxBlockSamples samples; the value kind (float32, integer, float64) is found
-// from the values and the smallest codec kept.
+// from the values and the smallest codec kept. With `hint` whose kind fits the values, only
+// that codec is tried (a search of every codec costs several times one encoding). `*chosen`
+// (when given) receives the kind and codec used.
 Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
                                       std::span<const double> values,
-                                      std::span<const Quality> quality);
+                                      std::span<const Quality> quality,
+                                      std::optional<StoredCodec> hint = std::nullopt,
+                                      StoredCodec* chosen = nullptr);
 struct StoredBlock {
   std::vector<int64_t> ts_ms;
   std::vector<double> values;

@@ -67,7 +67,7 @@ std::string Statement::Blob(int c) const {
 }
 bool Statement::IsNull(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
 
-Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
+Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int page_size) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -78,6 +78,12 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
     return Fail(s);
   }
   std::unique_ptr<SqliteDb> out(new SqliteDb(db));
+  // Before WAL mode: a new database takes its page size from its first write.
+  if (page_size != 0) {
+    if (Status s = out->Exec("PRAGMA page_size=" + std::to_string(page_size)); !s.ok()) {
+      return Fail(s);
+    }
+  }
   // WAL lets readers run beside the writer; FULL makes each commit durable before it returns.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                              "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"}) {

@@ -47,8 +47,9 @@ class Statement {
 
 class SqliteDb {
  public:
-  // Opens or creates the database file. kUnavailable when it cannot be opened.
-  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path);
+  // Opens or creates the database file. `page_size` (a power of two, 512..65536; 0: SQLite's
+  // default) applies only when the file is created. kUnavailable when it cannot be opened.
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, int page_size = 0);
   ~SqliteDb();
 
   Status Exec(std::string_view sql);
