@@ -18,9 +18,9 @@ namespace {
 
 constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
 
-constexpr std::array<ValueCodec, 6> kFloatCandidates = {
-    ValueCodec::kRaw,      ValueCodec::kGorilla, ValueCodec::kChimp,
-    ValueCodec::kChimp128, ValueCodec::kAlp,     ValueCodec::kOrderedInt};
+constexpr std::array<ValueCodec, 7> kFloatCandidates = {
+    ValueCodec::kRaw, ValueCodec::kGorilla,    ValueCodec::kChimp,      ValueCodec::kChimp128,
+    ValueCodec::kAlp, ValueCodec::kOrderedInt, ValueCodec::kOrderedRans};
 constexpr std::array<ValueCodec, 5> kIntegerCandidates = {ValueCodec::kRaw, ValueCodec::kGorilla,
                                                           ValueCodec::kChimp, ValueCodec::kChimp128,
                                                           ValueCodec::kIntDelta};
@@ -85,6 +85,9 @@ void EncodeValues(std::span<const double> values, ValueKind kind, ValueCodec cod
     case ValueCodec::kOrderedInt:
       EncodeOrderedInt(words, width, out);
       break;
+    case ValueCodec::kOrderedRans:
+      EncodeOrderedRans(words, width, out);
+      break;
     case ValueCodec::kAlp:
     case ValueCodec::kIntDelta:
       break;
@@ -126,6 +129,9 @@ Status DecodeValues(std::string_view in, size_t n, ValueKind kind, ValueCodec co
     case ValueCodec::kOrderedInt:
       s = DecodeOrderedInt(in, n, width, &words);
       break;
+    case ValueCodec::kOrderedRans:
+      s = DecodeOrderedRans(in, n, width, &words);
+      break;
     case ValueCodec::kAlp:
     case ValueCodec::kIntDelta:
       break;
@@ -165,6 +171,8 @@ std::string_view ValueCodecName(ValueCodec codec) {
       return "int-delta";
     case ValueCodec::kOrderedInt:
       return "ordered-int";
+    case ValueCodec::kOrderedRans:
+      return "ordered-rans";
   }
   return "unknown";
 }

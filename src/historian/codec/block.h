@@ -30,15 +30,16 @@ enum class ValueKind : uint8_t {
 
 // How the value column is coded. Part of the format (the codec byte): never renumber.
 enum class ValueCodec : uint8_t {
-  kRaw = 0,         // the bit patterns, 4 (kFloat32) or 8 bytes each
-  kGorilla = 1,     // XOR with the previous value (Gorilla)
-  kChimp = 2,       // XOR with the previous value (Chimp)
-  kChimp128 = 3,    // XOR with one of the previous 128 values (Chimp128)
-  kAlp = 4,         // decimal integers with one exponent, exceptions raw (ALP-like)
-  kIntDelta = 5,    // integer frames over the values (kInteger only)
-  kOrderedInt = 6,  // integer frames over the bit patterns in sort order
+  kRaw = 0,          // the bit patterns, 4 (kFloat32) or 8 bytes each
+  kGorilla = 1,      // XOR with the previous value (Gorilla)
+  kChimp = 2,        // XOR with the previous value (Chimp)
+  kChimp128 = 3,     // XOR with one of the previous 128 values (Chimp128)
+  kAlp = 4,          // decimal integers with one exponent, exceptions raw (ALP-like)
+  kIntDelta = 5,     // integer frames over the values (kInteger only)
+  kOrderedInt = 6,   // integer frames over the bit patterns in sort order
+  kOrderedRans = 7,  // as kOrderedInt, residuals entropy-coded with rANS
 };
-inline constexpr uint8_t kMaxValueCodec = 6;
+inline constexpr uint8_t kMaxValueCodec = 7;
 
 // "gorilla", "ordered-int", ...; "unknown" for a value outside the enum.
 std::string_view ValueCodecName(ValueCodec codec);

@@ -36,6 +36,33 @@ inline constexpr int kRiceEscapeOnes = 24;
 inline constexpr int kFrameCoderRice = 0;
 inline constexpr int kFrameCoderPacked = 1;
 
+// ---- rANS integer frames (rans_int_codec.h): kOrderedRans ----
+// Frames of kIntFrameSize values; the frame predictor is 3 bits.
+enum class RansPredictor : uint8_t {
+  kMean = 0,
+  kLinear = 1,
+  kDelta = 2,
+  kDeltaDrift = 3,
+  kTwoMeans = 4,  // the mean of values [0, split) and another for [split, m)
+};
+inline constexpr int kRansPredictorBits = 3;
+inline constexpr int kRansSplitBits = 8;  // split index 1..m-1 of a kTwoMeans frame
+// Each frame stores the low `shift` bits of its residuals raw: one bit "new shift" (else the
+// previous frame's, 0 before the first), then 6 bits, 0..63. The encoder starts from the shift
+// that leaves kRansShapeBits bits in the frame's mean zigzag residual.
+inline constexpr int kRansShiftBits = 6;
+inline constexpr int kRansShapeBits = 5;
+// Residual symbols: zigzag values 0..3 are symbols 0..3; a zigzag value of bit width b >= 3 is
+// symbol 4 + 4 (b - 3) + (its two bits below the leading one), followed by its b - 3 low bits.
+inline constexpr int kRansSymbols = 252;                      // b = 64 gives the last symbol, 251
+inline constexpr int kRansProbBits = 12;                      // symbol frequencies sum to 2^12
+inline constexpr uint32_t kRansStateLow = uint32_t{1} << 23;  // state in [2^23, 2^31)
+// Table: first symbol (8 bits), number of symbols (8 bits), then a 4-bit weight code per symbol
+// (0: absent; q in 1..15: weight kRansWeights[q], about 16 * 2^((q - 1) / 2)).
+inline constexpr int kRansWeightCodeBits = 4;
+inline constexpr uint32_t kRansWeights[16] = {0,   16,  23,  32,  45,  64,   91,   128,
+                                              181, 256, 362, 512, 724, 1024, 1448, 2048};
+
 // ---- Chimp ----
 // Leading-zero counts rounded down to one of 8 values, stored as a 3-bit index.
 inline constexpr int kChimpLeading64[8] = {0, 8, 12, 16, 18, 20, 22, 24};

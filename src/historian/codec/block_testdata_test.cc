@@ -36,7 +36,7 @@ TEST(BlockTestdataTest, ValidSamplesDecode) {
       EXPECT_NE(name.find("_" + codec + ".blk"), std::string::npos) << name;
     }
   }
-  EXPECT_EQ(seen, 10);
+  EXPECT_EQ(seen, 11);
 }
 
 TEST(BlockTestdataTest, BrokenSamplesAreRefused) {
@@ -48,6 +48,7 @@ TEST(BlockTestdataTest, BrokenSamplesAreRefused) {
       {"unknown_codec.blk", "unknown value codec 42"},
       {"count_over_limit.blk", "more than the limit"},
       {"value_column_truncated.blk", "truncated"},
+      {"ordered_rans_bad_state.blk", "value column (ordered-rans)"},
   };
   for (const auto& [file, message] : cases) {
     auto block = DecodeBlock(ReadSample(file));

@@ -8,6 +8,7 @@
 #include "historian/codec/bit_stream.h"
 #include "historian/codec/block_format.h"
 #include "historian/codec/int_codec.h"
+#include "historian/codec/rans_int_codec.h"
 #include "wire/coding.h"
 
 namespace wattline::historian::codec {
@@ -380,6 +381,21 @@ Status DecodeOrderedInt(std::string_view in, size_t n, int width, std::vector<ui
   if (Status s = Finish(r, "ordered-int"); !s.ok()) return s;
   for (auto& u : *out) {
     if (u > WidthMask(width)) return Corrupt("ordered-int", "value wider than the column");
+    u = FromOrdered(u, width);
+  }
+  return Status::Ok();
+}
+
+void EncodeOrderedRans(std::span<const uint64_t> words, int width, std::string* out) {
+  std::vector<uint64_t> u(words.size());
+  for (size_t i = 0; i < words.size(); ++i) u[i] = ToOrdered(words[i], width);
+  EncodeRansIntColumn(u, out);
+}
+
+Status DecodeOrderedRans(std::string_view in, size_t n, int width, std::vector<uint64_t>* out) {
+  if (Status s = DecodeRansIntColumn(in, n, "ordered-rans", out); !s.ok()) return s;
+  for (auto& u : *out) {
+    if (u > WidthMask(width)) return Corrupt("ordered-rans", "value wider than the column");
     u = FromOrdered(u, width);
   }
   return Status::Ok();

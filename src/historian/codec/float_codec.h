@@ -40,6 +40,11 @@ Status DecodeChimp128(std::string_view in, size_t n, int width, std::vector<uint
 void EncodeOrderedInt(std::span<const uint64_t> words, int width, std::string* out);
 Status DecodeOrderedInt(std::string_view in, size_t n, int width, std::vector<uint64_t>* out);
 
+// As EncodeOrderedInt, but the integer frames' residuals are entropy-coded with rANS
+// (rans_int_codec.h) and frames may also split into two levels.
+void EncodeOrderedRans(std::span<const uint64_t> words, int width, std::string* out);
+Status DecodeOrderedRans(std::string_view in, size_t n, int width, std::vector<uint64_t>* out);
+
 // ALP-like decimal codec (after Afroozeh et al., SIGMOD 2024): one decimal exponent e per
 // column; each value v is stored as the integer round(v * 10^e) in integer frames when
 // n / 10^e (rounded to float when `float32`) gives back exactly v; other values (NaN, -0.0,
