@@ -30,6 +30,10 @@
 //  6. With --year_seconds N: one signal at 1 s for N seconds (a year is 31,536,000), made by
 //     repeating the chart signal's values from the file, ingested like 1. into a fresh engine;
 //     then the chart query over all of it, median of 3.
+//  7. With --month_days N: the first --agg_signals signals' data repeated for N days (each day
+//     shifted by the data's length), ingested into a fresh engine by --threads threads; then
+//     Aggregates of the minor interval (15 min), the day and the month over all N days for each
+//     signal, median of 3 each.
 // Every measurement is checked (all samples stored, query results complete); the table is
 // printed only when all of them passed.
 #include <fmt/format.h>
@@ -46,6 +50,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -226,6 +231,13 @@ struct Figures {
   size_t year_result = 0;
   double year_chart_s = 0;
   double year_engine_chart_s = 0;
+  int64_t month_days = 0;
+  uint64_t month_samples = 0;
+  double month_ingest_s = 0;
+  uint64_t month_bytes = 0;
+  // Per interval (minor, day, month): median query time and aggregates returned.
+  double month_agg_s[3] = {};
+  uint64_t month_agg_rows[3] = {};
   double chart_engine_s = 0;
   size_t chart_engine_result = 0;
   double agg_rollup_s = 0;
@@ -434,6 +446,72 @@ Status MeasureLongChart(const std::vector<StoredSample>& data, const std::string
   return Status::Ok();
 }
 
+// 7. Aggregates of agg_signals signals over many days (the file's data repeated).
+Status MeasureMonth(const std::vector<StoredSample>& data, const std::string& dir, size_t batch,
+                    int64_t days, Figures* f) {
+  std::vector<StoredSample> day;
+  int64_t last = f->from_ms;
+  std::set<int64_t> ids;
+  for (const StoredSample& s : data) {
+    if (static_cast<size_t>(s.signal_id) >= f->agg_signals) continue;
+    day.push_back(s);
+    ids.insert(s.signal_id);
+    last = std::max(last, s.ts_ms);
+  }
+  // The data's length, rounded up to whole seconds: meterdata.py samples at 1 s.
+  const int64_t span = (last - f->from_ms) / 1000 * 1000 + 1000;
+  const std::string dir4 = (fs::path(dir) / "engine-month").string();
+  auto engine = FreshEngine(dir4);
+  if (!engine) return engine.error();
+  double ingest = 0;
+  std::vector<std::vector<StoredSample>> parts(f->threads);
+  for (int64_t d = 0; d < days; ++d) {
+    for (auto& p : parts) p.clear();
+    for (const StoredSample& s : day) {
+      StoredSample shifted = s;
+      shifted.ts_ms += d * span;
+      parts[static_cast<size_t>(s.signal_id) % parts.size()].push_back(shifted);
+    }
+    auto t = Ingest(engine->get(), parts, batch);
+    if (!t) return t.error();
+    ingest += *t;
+  }
+  const auto c0 = Clock::now();
+  if (Status s = (*engine)->Checkpoint(); !s.ok()) return s;
+  ingest += Seconds(Clock::now() - c0);
+  f->month_days = days;
+  f->month_samples = day.size() * static_cast<uint64_t>(days);
+  f->month_ingest_s = ingest;
+  if (Status s = CheckStored(engine->get(), f->month_samples); !s.ok()) return s;
+  f->month_bytes = MeasureDir(dir4).total();
+  const int64_t to_ms = f->from_ms + days * span;
+  const historian::Interval intervals[3] = {historian::Interval::kMinor, historian::Interval::kDay,
+                                            historian::Interval::kMonth};
+  for (int k = 0; k < 3; ++k) {
+    std::vector<double> times;
+    for (int run = 0; run < 3; ++run) {
+      uint64_t rows = 0, counted = 0;
+      const auto q0 = Clock::now();
+      for (int64_t id : ids) {
+        auto aggs = (*engine)->Aggregates(id, intervals[k], f->from_ms, to_ms);
+        if (!aggs) return aggs.error();
+        rows += aggs->size();
+        for (const auto& a : *aggs) counted += static_cast<uint64_t>(a.count);
+      }
+      times.push_back(Seconds(Clock::now() - q0));
+      if (counted != f->month_samples) {
+        return Internal(fmt::format("{}-day aggregates ({}): counted {} samples of {}", days,
+                                    historian::IntervalName(intervals[k]), counted,
+                                    f->month_samples));
+      }
+      f->month_agg_rows[k] = rows;
+    }
+    f->month_agg_s[k] = Median(times);
+  }
+  engine->reset();
+  return Status::Ok();
+}
+
 // Writes "name value" lines for historian_bench.sh.
 Status WriteFigures(const std::string& path, const Figures& f) {
   FILE* out = fopen(path.c_str(), "w");
@@ -459,6 +537,18 @@ Status WriteFigures(const std::string& path, const Figures& f) {
   fmt::print(out, "chart_engine_ms {:.3f}\n", f.chart_engine_s * 1e3);
   fmt::print(out, "agg_buckets {}\n", f.agg_buckets);
   fmt::print(out, "agg_signals {}\n", f.agg_signals);
+  if (f.month_days > 0) {
+    fmt::print(out, "month_days {}\n", f.month_days);
+    fmt::print(out, "month_samples {}\n", f.month_samples);
+    fmt::print(out, "month_ingest_sps {:.0f}\n",
+               static_cast<double>(f.month_samples) / f.month_ingest_s);
+    fmt::print(out, "month_bps {:.3f}\n", PerSample(f.month_bytes, f.month_samples));
+    const char* names[3] = {"minor", "day", "month"};
+    for (int k = 0; k < 3; ++k) {
+      fmt::print(out, "month_{}_ms {:.3f}\n", names[k], f.month_agg_s[k] * 1e3);
+      fmt::print(out, "month_{}_rows {}\n", names[k], f.month_agg_rows[k]);
+    }
+  }
   if (f.year_seconds > 0) {
     fmt::print(out, "year_seconds {}\n", f.year_seconds);
     fmt::print(out, "year_ingest_sps {:.0f}\n",
@@ -517,6 +607,21 @@ void PrintTable(const Figures& f, const std::string& source, double load1) {
       "| 15-minute min/max/mean, same, Engine::Aggregates from the stored rollups (time-weighted "
       "mean), median of {} | {:.1f} ms |\n",
       kAggregateRuns, f.agg_rollup_s * 1e3);
+  if (f.month_days > 0) {
+    fmt::print(
+        "| {} days of {} signals ({} samples, the data repeated): ingest with {} threads, "
+        "bytes/sample | {:.0f} samples/s, {:.3f} bytes/sample |\n",
+        f.month_days, f.agg_signals, f.month_samples, f.threads,
+        static_cast<double>(f.month_samples) / f.month_ingest_s,
+        PerSample(f.month_bytes, f.month_samples));
+    const char* names[3] = {"15-minute", "Daily", "Monthly"};
+    for (int k = 0; k < 3; ++k) {
+      fmt::print(
+          "| {} aggregates of {} signals over {} days, Engine::Aggregates ({} rows), median of 3 "
+          "| {:.1f} ms |\n",
+          names[k], f.agg_signals, f.month_days, f.month_agg_rows[k], f.month_agg_s[k] * 1e3);
+    }
+  }
   if (f.year_seconds > 0) {
     const auto n = static_cast<uint64_t>(f.year_seconds);
     fmt::print(
@@ -549,6 +654,9 @@ int main(int argc, char** argv) {
   options.Add("threads", "4", "appending threads of the multi-threaded ingest (1..64)");
   options.Add("chart_points", "2000", "points of the chart query (2..1000000)");
   options.Add("agg_signals", "100", "signals in the 15-minute aggregate (1..100000)");
+  options.Add("month_days", "0",
+              "also aggregates of --agg_signals signals over this many days (the data repeated; "
+              "0: skip)");
   options.Add("year_seconds", "0",
               "also the chart query over one signal of this many seconds at 1 s (a year: "
               "31536000; 0: skip)");
@@ -568,6 +676,11 @@ int main(int argc, char** argv) {
   auto quick = options.GetBool("quick");
   auto keep = options.GetBool("keep");
   auto year_seconds = options.GetInt("year_seconds");
+  auto month_days = options.GetInt("month_days");
+  if (!month_days || *month_days < 0 || *month_days > 3660) {
+    spdlog::error("need --month_days 0..3660");
+    return 2;
+  }
   if (!year_seconds || *year_seconds < 0 || *year_seconds > 10LL * 366 * 86400) {
     spdlog::error("need --year_seconds 0..316224000");
     return 2;
@@ -610,6 +723,9 @@ int main(int argc, char** argv) {
   Status s =
       bench::Measure(data, dir, static_cast<size_t>(*batch), static_cast<size_t>(*chart_points),
                      static_cast<size_t>(*agg_signals), &figures);
+  if (s.ok() && *month_days > 0) {
+    s = bench::MeasureMonth(data, dir, static_cast<size_t>(*batch), *month_days, &figures);
+  }
   if (s.ok() && *year_seconds > 0) {
     s = bench::MeasureLongChart(data, dir, static_cast<size_t>(*batch), *year_seconds, &figures);
   }

@@ -4,7 +4,7 @@
 # table of every figure and the ratios the issue names. See docs/benchmarks.md ("Historian").
 #
 #   sudo bench/historian_bench.sh [--work DIR] [--bin PATH] [--port N] [--meters N] [--seconds N]
-#                                 [--year_seconds N] [--keep]
+#                                 [--year_seconds N] [--month_days N] [--keep]
 #
 # Needs root: it installs postgresql, prometheus (for promtool) and python3 from Debian's
 # packages when missing, and runs a private PostgreSQL cluster in the work folder as the
@@ -26,6 +26,7 @@ keep=0
 agg_signals=100
 chart_points=2000
 year_seconds=31536000  # the long chart query: one signal at 1 s for a year (0: skip)
+month_days=30          # aggregates of agg_signals signals over this many days (0: skip)
 
 usage() {
   sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
@@ -40,6 +41,7 @@ while [[ $# -gt 0 ]]; do
     --meters) meters="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --year_seconds) year_seconds="$2"; shift 2 ;;
+    --month_days) month_days="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage ;;
     *) echo "unknown argument: $1" >&2; usage ;;
@@ -48,7 +50,9 @@ done
 for n in "$port" "$meters" "$seconds"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "not a positive number: $n" >&2; exit 2; }
 done
-[[ "$year_seconds" =~ ^[0-9]+$ ]] || { echo "not a number: $year_seconds" >&2; exit 2; }
+for n in "$year_seconds" "$month_days"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || { echo "not a number: $n" >&2; exit 2; }
+done
 if [[ $(id -u) -ne 0 ]]; then
   echo "run as root: the script installs Debian packages and runs PostgreSQL as 'postgres'" >&2
   exit 2
@@ -154,6 +158,8 @@ psql_ms() {
   printf '\\timing on\n\\o /dev/null\n%s\n' "$1" | psql_run | awk '/^Time:/ {print $2}' | tail -n 1
 }
 median() { tr ' ' '\n' | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+calc() { awk "BEGIN {printf \"$1\", $2}"; }
+verdict() { awk "BEGIN {print ($1) ? \"met\" : \"MISSED\"}"; }
 
 # double precision, not real: it holds the float32 values exactly, as our API's double does, and a
 # real column saves nothing here (the row is padded to 8 bytes either way).
@@ -213,6 +219,40 @@ if [[ $year_seconds -gt 0 ]]; then
   for _ in 1 2 3; do year_times+="$(psql_ms "$year_sql") "; done
   pg_year_ms=$(echo "$year_times" | median)
 fi
+# The month: the first agg_signals signals' day repeated month_days times, day after day (each
+# INSERT in the file's time order), in a table of its own with the same index; then 15-minute,
+# daily and monthly min/max/avg over all of it.
+if [[ $month_days -gt 0 ]]; then
+  log "month: $month_days days of $agg_signals signals into month_samples"
+  psql_run -c "CREATE TABLE month_samples (LIKE samples)"
+  month_fill_ms=0
+  for ((k = 0; k < month_days; k++)); do
+    ms=$(psql_ms "INSERT INTO month_samples SELECT signal_id,
+      ts + $k * INTERVAL '$seconds seconds', value FROM samples WHERE signal_id < $agg_signals")
+    month_fill_ms=$(calc %.3f "$month_fill_ms + $ms")
+  done
+  psql_run -c "CREATE INDEX month_samples_signal_ts ON month_samples (signal_id, ts)"
+  psql_run -c "VACUUM ANALYZE month_samples"
+  month_rows=$(psql_run -At -c "SELECT count(*) FROM month_samples")
+  month_pg_bytes=$(psql_run -At -c "SELECT pg_total_relation_size('month_samples')")
+  month_to="$from_ts + INTERVAL '$((month_days * seconds)) seconds'"
+  declare -A month_pg_ms month_pg_rows
+  for kind in minor day month; do
+    case $kind in
+      minor) bucket="date_bin('15 minutes', ts, TIMESTAMPTZ '2025-01-01 00:00:00+00')" ;;
+      day) bucket="date_bin('1 day', ts, TIMESTAMPTZ '2025-01-01 00:00:00+00')" ;;
+      month) bucket="date_trunc('month', ts, 'UTC')" ;;  # date_bin has no months
+    esac
+    sql="SELECT signal_id, $bucket AS bucket, min(value), max(value), avg(value)
+      FROM month_samples WHERE signal_id < $agg_signals AND ts >= $from_ts AND ts < $month_to
+      GROUP BY 1, 2"
+    month_pg_rows[$kind]=$(psql_run -At -c "SELECT count(*) FROM ($sql) q")
+    log "month: $kind aggregates, 3 runs"
+    times=""
+    for _ in 1 2 3; do times+="$(psql_ms "$sql") "; done
+    month_pg_ms[$kind]=$(echo "$times" | median)
+  done
+fi
 work_disk=$(du -sb "$work" | cut -f1)  # the peak: data, promtool blocks and the cluster
 pg_stop
 pg_disk=$(du -sb "$pg" | cut -f1)
@@ -228,7 +268,8 @@ log "wattline-historian-bench"
 keep_flag=false
 [[ $keep -eq 1 ]] && keep_flag=true
 "$bin" --csv "$csv" --dir "$work" --figures "$work/wattline.fig" --agg_signals "$agg_signals" \
-  --chart_points "$chart_points" --year_seconds "$year_seconds" --keep="$keep_flag" \
+  --chart_points "$chart_points" --year_seconds "$year_seconds" --month_days "$month_days" \
+  --keep="$keep_flag" \
   --log_level=warn > "$work/wattline.md"
 fig() { awk -v k="$1" '$1 == k {print $2}' "$work/wattline.fig"; }
 if [[ $keep -eq 0 ]]; then rm -rf "$pg" "$blocks"; fi
@@ -239,8 +280,6 @@ if [[ $keep -eq 0 ]]; then rm -rf "$pg" "$blocks"; fi
 [[ "$pg_agg_rows" -eq "$(fig agg_buckets)" ]] ||
   { echo "15-minute buckets differ: PostgreSQL $pg_agg_rows, ours $(fig agg_buckets)" >&2; exit 1; }
 
-calc() { awk "BEGIN {printf \"$1\", $2}"; }
-verdict() { awk "BEGIN {print ($1) ? \"met\" : \"MISSED\"}"; }
 bps_ours=$(fig bps_open)
 bps_closed=$(fig bps_closed)
 bps_prom=$(calc %.3f "$prom_bytes / $samples")
@@ -292,10 +331,26 @@ if [[ $year_seconds -gt 0 ]]; then
 | Same, ours Range + DownsampleMinMax over all samples | $(fig year_chart_ms) | | | $r_year x | |
 EOF
 fi
+if [[ $month_days -gt 0 ]]; then
+  [[ "$month_rows" -eq "$(fig month_samples)" ]] ||
+    { echo "month: PostgreSQL holds $month_rows rows, ours $(fig month_samples)" >&2; exit 1; }
+  echo "| $month_days days of $agg_signals signals ($month_rows samples, the day repeated), bytes/sample on disk (PostgreSQL: table and index) | $(fig month_bps) | $(calc %.1f "$month_pg_bytes / $month_rows") | | | |"
+  for kind in minor day month; do
+    [[ "${month_pg_rows[$kind]}" -eq "$(fig "month_${kind}_rows")" ]] || {
+      echo "month: $kind rows differ: PostgreSQL ${month_pg_rows[$kind]}, ours $(fig "month_${kind}_rows")" >&2
+      exit 1
+    }
+    r=$(calc %.4f "$(fig "month_${kind}_ms") / ${month_pg_ms[$kind]}")
+    case $kind in
+      minor) label="15-minute"; how="date_bin" ;;
+      day) label="Daily"; how="date_bin" ;;
+      month) label="Monthly"; how="date_trunc" ;;
+    esac
+    echo "| $label min/max/avg of $agg_signals signals over $month_days days (${month_pg_rows[$kind]} rows), ms, median of 3: ours Engine::Aggregates; PostgreSQL $how | $(fig "month_${kind}_ms") | ${month_pg_ms[$kind]} | | $r x | <= 0.01x ($(verdict "$r <= 0.01")) |"
+  done
+fi
 cat << EOF
 
-Not measured: the issue's 30-day aggregates of 100 signals (15-minute, daily, monthly; 259
-million rows in PostgreSQL); the aggregate above covers the $seconds s of data only.
 Work folder $work: $(calc %.1f "$work_disk / 1e9") GB at the peak (PostgreSQL cluster
 $(calc %.1f "$pg_disk / 1e9") GB); the script ran $(($(date +%s) - started)) s.
 
