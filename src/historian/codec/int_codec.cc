@@ -6,37 +6,19 @@
 #include <cmath>
 
 #include "historian/codec/block_format.h"
+#include "historian/codec/frame_fields.h"
 #include "wire/coding.h"
 
 namespace wattline::historian::codec {
 namespace {
 
+using frame::ClampRound;
+using frame::GetSigned;
+using frame::PutSigned;
+using frame::S;
+using frame::SignedBits;
+
 using Residuals = std::array<uint64_t, kIntFrameSize>;  // zigzag-encoded
-
-inline int64_t S(uint64_t v) { return static_cast<int64_t>(v); }
-
-// Signed header fields (anchor, slope, drift): 7 bits of width, then the zigzag value.
-int SignedBits(uint64_t v) { return 7 + std::bit_width(wire::ZigZagEncode(S(v))); }
-void PutSigned(BitWriter* w, uint64_t v) {
-  const uint64_t zz = wire::ZigZagEncode(S(v));
-  const int width = std::bit_width(zz);
-  w->Write(static_cast<uint64_t>(width), 7);
-  w->Write(zz, width);
-}
-bool GetSigned(BitReader* r, uint64_t* v) {
-  uint64_t width = 0;
-  uint64_t zz = 0;
-  if (!r->Read(7, &width) || width > 64 || !r->Read(static_cast<int>(width), &zz)) return false;
-  *v = static_cast<uint64_t>(wire::ZigZagDecode(zz));
-  return true;
-}
-
-// Rounds to int64, saturating; NaN gives 0. Only used to pick predictor parameters, so any
-// value is correct, just more or less compact.
-int64_t ClampRound(double x) {
-  if (!(std::fabs(x) < 9.0e18)) return std::isnan(x) ? 0 : (x < 0 ? INT64_MIN : INT64_MAX);
-  return std::llround(x);
-}
 
 struct CoderChoice {
   int coder = kFrameCoderPacked;

@@ -7,14 +7,19 @@
 
 #include "historian/codec/bit_stream.h"
 #include "historian/codec/block_format.h"
+#include "historian/codec/frame_fields.h"
 #include "wire/coding.h"
 
 namespace wattline::historian::codec {
 namespace {
 
-constexpr uint32_t kProbScale = uint32_t{1} << kRansProbBits;
+using frame::ClampRound;
+using frame::GetSigned;
+using frame::PutSigned;
+using frame::S;
+using frame::SignedBits;
 
-inline int64_t S(uint64_t v) { return static_cast<int64_t>(v); }
+constexpr uint32_t kProbScale = uint32_t{1} << kRansProbBits;
 
 // ---- Residual symbols ----
 
@@ -39,29 +44,6 @@ inline int ShiftSymbol(int s, int sh) {
   if (b >= 3) return s - 4 * sh;
   if (b <= 0) return 0;
   return (4 | ((s - 4) & 3)) >> (3 - b);
-}
-
-// ---- Signed header fields, as in int_codec.cc: 7 bits of width, then the zigzag value ----
-
-int SignedBits(uint64_t v) { return 7 + std::bit_width(wire::ZigZagEncode(S(v))); }
-void PutSigned(BitWriter* w, uint64_t v) {
-  const uint64_t zz = wire::ZigZagEncode(S(v));
-  const int width = std::bit_width(zz);
-  w->Write(static_cast<uint64_t>(width), 7);
-  w->Write(zz, width);
-}
-bool GetSigned(BitReader* r, uint64_t* v) {
-  uint64_t width = 0;
-  uint64_t zz = 0;
-  if (!r->Read(7, &width) || width > 64 || !r->Read(static_cast<int>(width), &zz)) return false;
-  *v = static_cast<uint64_t>(wire::ZigZagDecode(zz));
-  return true;
-}
-
-// Rounds to int64, saturating; NaN gives 0. Only used to pick predictor parameters.
-int64_t ClampRound(double x) {
-  if (!(std::fabs(x) < 9.0e18)) return std::isnan(x) ? 0 : (x < 0 ? INT64_MIN : INT64_MAX);
-  return std::llround(x);
 }
 
 // ---- Frequency table ----
