@@ -459,11 +459,9 @@ void Engine::ApplyLocked(std::span<const StoredSample> samples) {
       }
       return Status::Ok();
     });
-    // The samples are in the WAL: a failed seal is retried at the next checkpoint.
-    if (!s.ok()) {
-      tails_.clear();  // they may name windows of the rolled-back transaction
-      spdlog::error("historian: sealing blocks failed: {}", s.ToString());
-    }
+    // The samples stay in the heads: a failed seal is retried at the next checkpoint.
+    FinishSealsLocked(s.ok());
+    if (!s.ok()) spdlog::error("historian: sealing blocks failed: {}", s.ToString());
   }
   if (wal_->stats().disk_bytes > options_.checkpoint_wal_bytes) {
     if (Status s = CheckpointLocked(); !s.ok()) {
@@ -564,8 +562,9 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
   if (head.begin() == end) return Status::Ok();
   const int64_t first = WindowOf(head.front().ts_ms);
   const int64_t last_end = WindowOf(std::prev(end)->ts_ms) + options_.block_window_ms;
-  head.erase(head.begin(), end);
-  if (head.empty()) heads_.erase(signal);
+  // The head keeps the samples until the transaction commits (FinishSealsLocked): a seal that
+  // rolls back must leave them where the next checkpoint finds them.
+  sealing_[signal] = static_cast<size_t>(end - head.begin());
   // The last sample's value holds into the intervals after it (up to rollup_max_hold_ms).
   // The rollups need the tail from before this seal (the value that held into its first
   // window); the newest window sealed here becomes the tail after.
@@ -579,6 +578,20 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
     break;
   }
   return Status::Ok();
+}
+
+void Engine::FinishSealsLocked(bool committed) {
+  if (committed) {
+    for (const auto& [signal, n] : sealing_) {
+      auto h = heads_.find(signal);
+      if (h == heads_.end()) continue;
+      h->second.erase(h->second.begin(), h->second.begin() + static_cast<ptrdiff_t>(n));
+      if (h->second.empty()) heads_.erase(h);
+    }
+  } else {
+    tails_.clear();  // they may name windows of the rolled-back transaction
+  }
+  sealing_.clear();
 }
 
 Status Engine::Checkpoint() {
@@ -597,6 +610,7 @@ Status Engine::CheckpointLocked() {
       }
       return Status::Ok();
     });
+    FinishSealsLocked(s.ok());
     if (!s.ok()) return s;
   }
   // Everything up to `upto` is in committed blocks now: the WAL may forget it.
@@ -773,9 +787,11 @@ Result<std::optional<StoredSample>> Engine::LastBeforeLocked(int64_t signal, int
 
 std::optional<Engine::Point> Engine::KnownLastBeforeLocked(int64_t signal, int64_t window,
                                                            const SealedWindows* sealed) const {
-  if (auto h = heads_.find(signal);
-      h != heads_.end() && !h->second.empty() && h->second.front().ts_ms < window) {
-    return std::nullopt;
+  if (auto h = heads_.find(signal); h != heads_.end()) {
+    // Samples a seal of this transaction took stay in the head until it commits: skip them.
+    const auto sealing = sealing_.find(signal);
+    const size_t skip = sealing == sealing_.end() ? 0 : sealing->second;
+    if (h->second.size() > skip && h->second[skip].ts_ms < window) return std::nullopt;
   }
   const int64_t previous = window - options_.block_window_ms;
   if (sealed) {

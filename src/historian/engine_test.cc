@@ -586,6 +586,28 @@ TEST_F(EngineTest, BlocksOfTheFirstLayoutAreMovedIntoTheRowidTable) {
   EXPECT_EQ(sql->Text(0).find("WITHOUT ROWID"), std::string::npos) << sql->Text(0);
 }
 
+// A seal whose transaction fails half-way (here: a trigger refuses the rollups after the blocks
+// were written) must leave its samples in the head, for queries and for the next checkpoint.
+TEST_F(EngineTest, AFailedSealKeepsItsSamplesInTheHead) {
+  Open();
+  auto run = [&](const char* sql) {
+    auto db = SqliteDb::Open((dir_ / "historian.db").string());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  };
+  run("CREATE TRIGGER refuse BEFORE INSERT ON rollups BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  auto a = Series(5, kT0, 150, 9);       // three windows: the first two are sealed by this Append
+  ASSERT_TRUE(engine_->Append(a).ok());  // the samples are in the WAL; the seal is retried
+  ExpectSame(All(5), a);
+  EXPECT_EQ(engine_->stats().blocks, 0u);
+  run("DROP TRIGGER refuse");
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  EXPECT_GE(engine_->stats().blocks, 3u);
+  ExpectSame(All(5), a);
+  Open();
+  ExpectSame(All(5), a);
+}
+
 TEST(StoredBlockTest, DamagedBytesAreRefusedNotCrashedOn) {
   std::vector<int64_t> ts = {1, 2, 3};
   std::vector<double> v = {1.5, 2.5, 3.5};
