@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -32,7 +33,8 @@ struct EdgeApp::Impl {
   std::vector<std::unique_ptr<profiles::ProfileRegistry>> retired_registries;
   std::unique_ptr<DurableQueue> queue;
   std::unique_ptr<Poller> poller;
-  std::vector<MeterConfig> meters;  // what the poller polls
+  std::unique_ptr<Recorder> recorder;  // between the poller and the queue
+  std::vector<MeterConfig> meters;     // what the poller polls
   std::unique_ptr<web::ConnectorWeb> web;
   std::unique_ptr<Uplink> uplink;
   std::unique_ptr<Claimer> claimer;  // only while no token is configured
@@ -49,10 +51,18 @@ struct EdgeApp::Impl {
   // Polls `next` from now on: a stopped poller is replaced by a new one (its counters restart).
   Status RestartPoller(std::vector<MeterConfig> next) {
     if (poller) poller->Stop();
+    // Meters no longer polled store their open cycles now; the others go on where they were.
+    for (const auto& m : meters) {
+      if (std::none_of(next.begin(), next.end(),
+                       [&](const MeterConfig& n) { return n.key == m.key; })) {
+        recorder->FlushMeter(m.key);
+      }
+    }
     PollerOptions options;
     options.clock_sync_time = clock_sync;
     poller = std::make_unique<Poller>(
-        io, *registry, next, [this](wire::MeterReading r) { Store(std::move(r)); }, options);
+        io, *registry, next, [this](wire::MeterReading r) { recorder->Add(std::move(r)); },
+        options);
     meters = std::move(next);
     return poller->Start();
   }
@@ -139,6 +149,14 @@ Status EdgeApp::Start(const EdgeConfig& config) {
   d.queue = std::move(*queue);
   spdlog::info("queue: {} records waiting for the server (acked up to {})",
                d.queue->last_seq() - d.queue->acked_seq(), d.queue->acked_seq());
+  auto recorder =
+      Recorder::Create(config.recording, [&d](wire::MeterReading r) { d.Store(std::move(r)); });
+  if (!recorder) return recorder.error();
+  d.recorder = std::move(*recorder);
+  if (!config.recording.empty()) {
+    spdlog::info("recording: {} rules (docs/modbus.md, \"Recording per signal\")",
+                 config.recording.size());
+  }
 
   // Without a token the connector claims itself (edge/claiming.h); without a URL it only
   // polls and queues until one is configured.
@@ -241,6 +259,8 @@ void EdgeApp::Stop() {
   d.stopped = true;
   if (d.web) d.web->Stop();
   if (d.poller) d.poller->Stop();
+  // The open cycles go into the queue before its final sync: a clean stop loses nothing.
+  if (d.recorder && d.queue) d.recorder->Flush();
   d.sync_timer.cancel();
   if (d.claimer) d.claimer->Stop();
   if (d.uplink) d.uplink->Stop();
@@ -281,7 +301,9 @@ int RunEdgeMain(int argc, char** argv) {
   Options options("wattline-edge",
                   "The Wattline connector: polls Modbus meters, stores every reading durably and "
                   "sends it to the server over HTTPS.\nMeters are [[meter]] tables in the config "
-                  "file or in --meters_file (key, host, port, unit_id, profile, cycle_ms).");
+                  "file or in --meters_file (key, host, port, unit_id, profile, cycle_ms); "
+                  "[[recording]] tables in the config file say what is stored of each signal "
+                  "(cycle_ms, aggregate, dead_band; docs/modbus.md).");
   options.Add("name", "edge-1", "this connector's id on the server");
   options.Add("data_dir", "edge-data", "folder for the store-and-forward queue");
   options.Add("profiles_dir", "profiles", "folder of driver profiles (*.xml)");
@@ -367,6 +389,12 @@ int RunEdgeMain(int argc, char** argv) {
     return 2;
   }
   config.meters = *meters;
+  auto recording = RecordingRulesFromToml(options.toml());
+  if (!recording) {
+    spdlog::critical("config: {}", recording.error().message());
+    return 2;
+  }
+  config.recording = std::move(*recording);
   if (!options.Get("meters_file").empty()) {
     toml::table extra;
     try {

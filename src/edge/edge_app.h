@@ -1,6 +1,7 @@
-// EdgeApp: the connector's wiring: profiles, poller -> durable queue (group commit) -> uplink.
-// A reading counts as stored once the queue's periodic Sync() has made it durable; the uplink
-// only ever sends durable records. RunEdgeMain is the wattline-edge program.
+// EdgeApp: the connector's wiring: profiles, poller -> recorder (recording rules) -> durable
+// queue (group commit) -> uplink. A reading counts as stored once the queue's periodic Sync() has
+// made it durable; the uplink only ever sends durable records. RunEdgeMain is the wattline-edge
+// program.
 // Thread-safety: Start and Stop on the thread that runs the io_context.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include "core/status.h"
 #include "edge/claiming.h"
 #include "edge/poller.h"
+#include "edge/recorder.h"
 #include "edge/uplink.h"
 #include "edge/web/scan_service.h"
 
@@ -29,6 +31,8 @@ struct EdgeConfig {
   std::string server_cert;  // the server's certificate (PEM), pinned
   std::string token;        // empty: claim the connector on the server (edge/claiming.h)
   std::vector<MeterConfig> meters;
+  // What is stored of each signal ([[recording]] tables, edge/recorder.h); empty: every poll.
+  std::vector<RecordingRule> recording;
   // The connector's web UI (edge/web/web_api.h): HTTPS address, empty = off; static files.
   std::string web_listen;
   std::string web_root;
@@ -44,7 +48,8 @@ class EdgeApp {
 
   // Loads profiles, opens (recovers) the queue, starts polling, syncing and uploading.
   Status Start(const EdgeConfig& config);
-  // Stops polling, syncs the queue (nothing appended is lost) and stops the uplink.
+  // Stops polling, stores the recorder's open cycles, syncs the queue (nothing appended is lost)
+  // and stops the uplink.
   void Stop();
 
   std::vector<MeterStatus> meter_statuses() const;
