@@ -578,8 +578,8 @@ class IngestSink {
     if (!tls) return tls.error();
 
     ingest_ = std::make_unique<server::Ingest>(*catalog_, store_, hub_);
-    router_.Add(boost::beast::http::verb::post, "/api/v1/ingest",
-                [this](http::Request& r) { return ingest_->Handle(r); });
+    router_.AddAsync(boost::beast::http::verb::post, "/api/v1/ingest",
+                     [this](http::Request& r) { return ingest_->Handle(r); });
     server_ = std::make_unique<http::HttpsServer>(io, *tls, router_, http::ServerOptions{});
     auto port = server_->Listen("127.0.0.1", 0);
     if (!port) return port.error();

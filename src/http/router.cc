@@ -20,10 +20,14 @@ std::vector<std::string> Split(std::string_view path) {
 }  // namespace
 
 void Router::Add(boost::beast::http::verb method, std::string pattern, Handler handler) {
-  routes_.push_back(Route{method, Split(pattern), std::move(handler)});
+  routes_.push_back(Route{method, Split(pattern), RouteHandler{std::move(handler), nullptr}});
 }
 
-const Handler* Router::Match(Request& req, bool* method_mismatch) const {
+void Router::AddAsync(boost::beast::http::verb method, std::string pattern, AsyncHandler handler) {
+  routes_.push_back(Route{method, Split(pattern), RouteHandler{nullptr, std::move(handler)}});
+}
+
+const RouteHandler* Router::Match(Request& req, bool* method_mismatch) const {
   *method_mismatch = false;
   std::vector<std::string> parts = Split(req.path);
   for (const Route& route : routes_) {

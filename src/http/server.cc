@@ -148,30 +148,33 @@ struct HttpsServer::Impl : std::enable_shared_from_this<Impl> {
     return true;
   }
 
-  Response Dispatch(Request& req) {
+  asio::awaitable<Response> Dispatch(Request& req) {
     if (req.path.rfind("/api/", 0) != 0) {
       if (req.raw.method() != bhttp::verb::get && req.raw.method() != bhttp::verb::head) {
-        return Response::Error(InvalidArgument("only GET for static files"));
+        co_return Response::Error(InvalidArgument("only GET for static files"));
       }
-      return ServeStatic(req);
+      co_return ServeStatic(req);
     }
     bool method_mismatch = false;
-    const Handler* handler = router.Match(req, &method_mismatch);
+    const RouteHandler* handler = router.Match(req, &method_mismatch);
     if (!handler) {
       if (method_mismatch) {
         Response r = Response::Error(InvalidArgument("method not allowed"));
         r.status = 405;
-        return r;
+        co_return r;
       }
-      return Response::Error(NotFound("no such endpoint: " + req.path));
+      co_return Response::Error(NotFound("no such endpoint: " + req.path));
     }
+    std::string failure;
     try {
-      return (*handler)(req);
+      if (handler->async_handler) co_return co_await handler->async_handler(req);
+      co_return handler->handler(req);
     } catch (const std::exception& e) {
-      spdlog::error("handler for {} {} failed: {}", std::string(req.raw.method_string()), req.path,
-                    e.what());
-      return Response::Error(Internal("internal error"));
+      failure = e.what();
     }
+    spdlog::error("handler for {} {} failed: {}", std::string(req.raw.method_string()), req.path,
+                  failure);
+    co_return Response::Error(Internal("internal error"));
   }
 
   asio::awaitable<void> Session(tcp::socket socket) {
@@ -246,8 +249,8 @@ struct HttpsServer::Impl : std::enable_shared_from_this<Impl> {
         }
       }
 
-      Response r =
-          target_ok ? Dispatch(req) : Response::Error(InvalidArgument("malformed request target"));
+      Response r = Response::Error(InvalidArgument("malformed request target"));
+      if (target_ok) r = co_await Dispatch(req);
       if (r.status >= 400) {
         spdlog::debug("{} {} from {} -> {}", std::string(req.raw.method_string()), req.path, remote,
                       r.status);

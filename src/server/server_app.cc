@@ -152,8 +152,8 @@ Status ServerApp::Start(const ServerConfig& config) {
       },
       RealTime(), *fingerprint);
   d.claims->Register(d.router);
-  d.router.Add(bhttp::verb::post, "/api/v1/ingest",
-               [&d](http::Request& r) { return d.ingest->Handle(r); });
+  d.router.AddAsync(bhttp::verb::post, "/api/v1/ingest",
+                    [&d](http::Request& r) { return d.ingest->Handle(r); });
   http::ServerOptions opts;
   opts.web_root = config.web_root;
   if (!opts.web_root.empty() && !fs::exists(fs::path(opts.web_root) / "index.html")) {
