@@ -6,6 +6,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include "historian/codec/bit_stream.h"
@@ -37,6 +38,25 @@ inline bool GetSigned(BitReader* r, uint64_t* v) {
 inline int64_t ClampRound(double x) {
   if (!(std::fabs(x) < 9.0e18)) return std::isnan(x) ? 0 : (x < 0 ? INT64_MIN : INT64_MAX);
   return std::llround(x);
+}
+
+// The least-squares line through the offsets x[i] - x[0] of a frame of m >= 2 values whose
+// offsets average `mean`: {slope, intercept} (intercept at i = 0), rounded.
+struct Line {
+  int64_t slope;
+  int64_t intercept;
+};
+inline Line FitLine(const uint64_t* x, size_t m, int64_t mean) {
+  const double ibar = static_cast<double>(m - 1) / 2;
+  double sxy = 0;
+  double sxx = 0;
+  for (size_t i = 0; i < m; ++i) {
+    const double di = static_cast<double>(i) - ibar;
+    sxy += di * static_cast<double>(S(x[i] - x[0]));
+    sxx += di * di;
+  }
+  const int64_t slope = ClampRound(sxy / sxx);
+  return {slope, ClampRound(static_cast<double>(mean) - static_cast<double>(slope) * ibar)};
 }
 
 }  // namespace wattline::historian::codec::frame

@@ -174,17 +174,7 @@ Frame PlanFrame(const uint64_t* x, size_t m, uint64_t prev) {
       {.predictor = RansPredictor::kDeltaDrift, .anchor = x[0] - prev, .param = drift, .first = 1});
 
   // Least-squares line through the offsets.
-  const double ibar = static_cast<double>(m - 1) / 2;
-  double sxy = 0;
-  double sxx = 0;
-  for (size_t i = 0; i < m; ++i) {
-    const double di = static_cast<double>(i) - ibar;
-    sxy += di * static_cast<double>(S(x[i] - x[0]));
-    sxx += di * di;
-  }
-  const int64_t slope = ClampRound(sxy / sxx);
-  const int64_t intercept =
-      ClampRound(static_cast<double>(mean) - static_cast<double>(slope) * ibar);
+  const auto [slope, intercept] = frame::FitLine(x, m, mean);
   Consider(x, m, prev, &best,
            {.predictor = RansPredictor::kLinear,
             .anchor = x[0] + static_cast<uint64_t>(intercept) - prev,
