@@ -680,15 +680,9 @@ Result<std::vector<StoredSample>> Engine::RangeLocked(int64_t signal_id, int64_t
   // The output is reserved from the blocks' sample counts: a year at 1 s is 31.5 million
   // samples (1 GB), and growing the vector by doubling copied and faulted in twice that.
   {
-    auto sum = db_->Prepare(
-        "SELECT COALESCE(SUM(count), 0) FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND"
-        " start_ms < ?3");
-    if (!sum) return Fail(sum.error());
-    sum->Bind(1, signal_id).Bind(2, WindowOf(from_ms)).Bind(3, to_ms);
-    auto row = sum->Step();
-    if (!row) return Fail(row.error());
-    const auto stored = static_cast<size_t>(std::max<int64_t>(0, sum->Int(0)));
-    out.reserve(std::min(limit, stored + head.size()));
+    auto stored = BlockSamplesLocked(signal_id, WindowOf(from_ms), to_ms);
+    if (!stored) return Fail(stored.error());
+    out.reserve(std::min(limit, static_cast<size_t>(std::max<int64_t>(0, *stored)) + head.size()));
   }
   // The blocks in time order (they never overlap), merged with the head; the stored sample wins
   // at equal times. One statement for the whole range; reading stops at `limit`.
@@ -722,6 +716,17 @@ Result<std::vector<StoredSample>> Engine::RangeLocked(int64_t signal_id, int64_t
   return out;
 }
 
+Result<int64_t> Engine::BlockSamplesLocked(int64_t signal, int64_t from_start, int64_t to_start) {
+  auto st = db_->Prepare(
+      "SELECT COALESCE(SUM(count), 0) FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND"
+      " start_ms < ?3");
+  if (!st) return Fail(st.error());
+  st->Bind(1, signal).Bind(2, from_start).Bind(3, to_start);
+  auto row = st->Step();
+  if (!row) return Fail(row.error());
+  return st->Int(0);
+}
+
 Result<int64_t> Engine::Count(int64_t signal_id, int64_t from_ms, int64_t to_ms) {
   from_ms = std::max(from_ms, kMinQueryMs);
   to_ms = std::min(to_ms, kMaxQueryMs);
@@ -740,14 +745,9 @@ Result<int64_t> Engine::Count(int64_t signal_id, int64_t from_ms, int64_t to_ms)
         WindowOf(from_ms) == from_ms ? from_ms : WindowOf(from_ms) + options_.block_window_ms;
     const int64_t inner_to = WindowOf(to_ms);
     if (!head_in_range && inner_from <= inner_to) {
-      auto st = db_->Prepare(
-          "SELECT COALESCE(SUM(count), 0) FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND"
-          " start_ms < ?3");
-      if (!st) return Fail(st.error());
-      st->Bind(1, signal_id).Bind(2, inner_from).Bind(3, inner_to);
-      auto row = st->Step();
-      if (!row) return Fail(row.error());
-      int64_t n = st->Int(0);
+      auto stored = BlockSamplesLocked(signal_id, inner_from, inner_to);
+      if (!stored) return Fail(stored.error());
+      int64_t n = *stored;
       // The partial windows at both ends are decoded.
       for (auto [a, b] : {std::pair{from_ms, inner_from}, std::pair{inner_to, to_ms}}) {
         if (a >= b) continue;

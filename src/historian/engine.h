@@ -191,6 +191,9 @@ class Engine final : public SampleStore {
   Status SealLocked(int64_t signal, int64_t before_window);
   void FinishSealsLocked(bool committed);
   Status CheckpointLocked();
+  // Samples in the blocks of `signal` with first timestamp in [from_start, to_start), from the
+  // rows' counts (no decoding).
+  Result<int64_t> BlockSamplesLocked(int64_t signal, int64_t from_start, int64_t to_start);
   // Decoded blocks of `signal` with first timestamp in [from_start, to_start), in order.
   Result<std::vector<Point>> ReadBlocks(int64_t signal, int64_t from_start, int64_t to_start,
                                         size_t limit, int64_t from_ms, int64_t to_ms);
