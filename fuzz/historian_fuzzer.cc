@@ -1,9 +1,9 @@
 // libFuzzer target for the historian engine's own formats (docs/format/historian.md): the stored
-// block envelope (quality runs around a codec block), the write-ahead log record and a window's
-// stored rollups. The first byte picks the decoder (0, 1, 2; others: all three on the rest).
-// Each must refuse damaged input with an error, never crash or read out of bounds, and whatever
-// it accepts must encode back to bytes that decode to the same thing.
-// Build and run: see fuzz/CMakeLists.txt. Seed corpus: testdata/historian/.
+// block envelope (quality runs around a codec block; version 2 with references to other
+// signals), the write-ahead log record and a window's stored rollups. The first byte picks the
+// decoder (0, 1, 2; others: all three on the rest). Each must refuse damaged input with an error,
+// never crash or read out of bounds, and whatever it accepts must encode back to bytes that decode
+// to the same thing. Build and run: see fuzz/CMakeLists.txt. Seed corpus: testdata/historian/.
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
@@ -23,10 +23,20 @@ bool SameBits(double a, double b) {
 void StoredBlockRoundTrip(std::string_view in) {
   auto block = DecodeStoredBlock(in);
   if (!block) return;
-  auto again = EncodeStoredBlock(block->ts_ms, block->values, block->quality);
+  // A referenced block (version 2) keeps its references and residuals.
+  auto again =
+      block->refs.offsets.empty()
+          ? EncodeStoredBlock(block->ts_ms, block->values, block->quality)
+          : EncodeReferencedBlock(block->ts_ms, block->values, block->quality, block->refs);
   if (!again) std::abort();  // a decoded block always fits some kind
   auto back = DecodeStoredBlock(*again);
-  if (!back || back->ts_ms != block->ts_ms || back->quality != block->quality) std::abort();
+  if (!back || back->ts_ms != block->ts_ms || back->quality != block->quality ||
+      back->refs.offsets != block->refs.offsets) {
+    std::abort();
+  }
+  for (size_t i = 0; i < back->refs.coeffs.size(); ++i) {
+    if (!SameBits(back->refs.coeffs[i], block->refs.coeffs[i])) std::abort();
+  }
   for (size_t i = 0; i < back->values.size(); ++i) {
     if (!SameBits(back->values[i], block->values[i])) std::abort();
   }

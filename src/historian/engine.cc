@@ -8,9 +8,11 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <tuple>
 
 #include "edge/durable_queue.h"
 #include "historian/codec/block.h"
+#include "historian/codec/reference.h"
 #include "wire/coding.h"
 
 namespace wattline::historian {
@@ -20,6 +22,8 @@ namespace {
 
 constexpr uint8_t kWalVersion = 1;
 constexpr uint8_t kStoredBlockVersion = 1;
+// A block predicted from other signals' values (codec/reference.h): version 2.
+constexpr uint8_t kReferencedBlockVersion = 2;
 constexpr int64_t kMaxWindowMs = 7LL * 24 * 3600 * 1000;
 // A signal's blocks try every codec at its first block and every this many blocks after (a day
 // of 1-hour windows: 24); in between the last winner is used (docs/format/historian.md).
@@ -174,16 +178,10 @@ Result<std::vector<Aggregate>> DecodeRollups(int64_t window, std::string_view in
   return out;
 }
 
-Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
-                                      std::span<const double> values,
-                                      std::span<const Quality> quality,
-                                      std::optional<StoredCodec> hint, StoredCodec* chosen) {
-  if (ts_ms.size() != values.size() || ts_ms.size() != quality.size()) {
-    return Fail(InvalidArgument("stored block: columns of different lengths"));
-  }
-  // Quality as runs: most blocks are one run of "good", which costs two bytes.
-  std::string out;
-  out.push_back(static_cast<char>(kStoredBlockVersion));
+namespace {
+
+// Quality as runs: most blocks are one run of "good", which costs two bytes.
+void PutQualityRuns(std::span<const Quality> quality, std::string* out) {
   std::string runs;
   uint64_t run_count = 0;
   for (size_t i = 0; i < quality.size();) {
@@ -194,8 +192,14 @@ Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
     ++run_count;
     i = j;
   }
-  wire::PutVarint64(&out, run_count);
-  out += runs;
+  wire::PutVarint64(out, run_count);
+  *out += runs;
+}
+
+// The codec block of (ts_ms, values): the kinds the values fit, each with its best codec, the
+// smallest wins; with a fitting `hint` only that codec.
+Result<std::string> EncodeValues(std::span<const int64_t> ts_ms, std::span<const double> values,
+                                 std::optional<StoredCodec> hint, StoredCodec* chosen) {
   bool f32 = true, integer = true;
   for (double v : values) {
     f32 = f32 && IsFloat32(v);
@@ -213,7 +217,6 @@ Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
     best = std::move(*block);
     used = *hint;
   } else {
-    // The kinds the values fit, each with its best codec; the smallest wins.
     for (codec::ValueKind kind :
          {codec::ValueKind::kInteger, codec::ValueKind::kFloat32, codec::ValueKind::kFloat64}) {
       if (!fits(kind)) continue;
@@ -228,12 +231,59 @@ Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
     }
   }
   if (chosen) *chosen = used;
-  out += *best;
+  return std::move(*best);
+}
+
+}  // namespace
+
+Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
+                                      std::span<const double> values,
+                                      std::span<const Quality> quality,
+                                      std::optional<StoredCodec> hint, StoredCodec* chosen) {
+  if (ts_ms.size() != values.size() || ts_ms.size() != quality.size()) {
+    return Fail(InvalidArgument("stored block: columns of different lengths"));
+  }
+  std::string out;
+  out.push_back(static_cast<char>(kStoredBlockVersion));
+  PutQualityRuns(quality, &out);
+  auto block = EncodeValues(ts_ms, values, hint, chosen);
+  if (!block) return Fail(block.error());
+  out += *block;
+  return out;
+}
+
+Result<std::string> EncodeReferencedBlock(std::span<const int64_t> ts_ms,
+                                          std::span<const double> residuals,
+                                          std::span<const Quality> quality,
+                                          const BlockReferences& refs,
+                                          std::optional<StoredCodec> hint, StoredCodec* chosen) {
+  if (ts_ms.size() != residuals.size() || ts_ms.size() != quality.size()) {
+    return Fail(InvalidArgument("stored block: columns of different lengths"));
+  }
+  if (refs.offsets.empty() || refs.offsets.size() > codec::kMaxReferences ||
+      refs.coeffs.size() != refs.offsets.size() + 1) {
+    return Fail(InvalidArgument("stored block: 1 to 3 references, one coefficient more"));
+  }
+  std::string out;
+  out.push_back(static_cast<char>(kReferencedBlockVersion));
+  PutQualityRuns(quality, &out);
+  out.push_back(static_cast<char>(refs.offsets.size()));
+  for (int64_t off : refs.offsets) {
+    if (off < 1 || off > codec::kMaxReferenceOffset) {
+      return Fail(InvalidArgument("stored block: reference offset outside 1..32"));
+    }
+    out.push_back(static_cast<char>(off));
+  }
+  for (double c : refs.coeffs) wire::PutFixed64(&out, std::bit_cast<uint64_t>(c));
+  auto block = EncodeValues(ts_ms, residuals, hint, chosen);
+  if (!block) return Fail(block.error());
+  out += *block;
   return out;
 }
 
 Result<StoredBlock> DecodeStoredBlock(std::string_view in) {
-  if (in.empty() || static_cast<uint8_t>(in[0]) != kStoredBlockVersion) {
+  const uint8_t version = in.empty() ? 0 : static_cast<uint8_t>(in[0]);
+  if (version != kStoredBlockVersion && version != kReferencedBlockVersion) {
     return Fail(DataLoss("stored block: unknown version"));
   }
   in.remove_prefix(1);
@@ -254,6 +304,27 @@ Result<StoredBlock> DecodeStoredBlock(std::string_view in) {
     }
     in.remove_prefix(1);
     out.quality.insert(out.quality.end(), len, static_cast<Quality>(q));
+  }
+  if (version == kReferencedBlockVersion) {
+    const size_t k = in.empty() ? 0 : static_cast<uint8_t>(in[0]);
+    if (k < 1 || k > codec::kMaxReferences || in.size() < 1 + k + 8 * (k + 1)) {
+      return Fail(DataLoss("stored block: bad reference count"));
+    }
+    in.remove_prefix(1);
+    for (size_t i = 0; i < k; ++i) {
+      const auto off = static_cast<uint8_t>(in[i]);
+      if (off < 1 || off > codec::kMaxReferenceOffset) {
+        return Fail(DataLoss("stored block: reference offset outside 1..32"));
+      }
+      out.refs.offsets.push_back(off);
+    }
+    in.remove_prefix(k);
+    for (size_t i = 0; i <= k; ++i) {
+      const double c = std::bit_cast<double>(wire::DecodeFixed64(in.data()));
+      if (!std::isfinite(c)) return Fail(DataLoss("stored block: coefficient not finite"));
+      out.refs.coeffs.push_back(c);
+      in.remove_prefix(8);
+    }
   }
   auto block = codec::DecodeBlock(in);
   if (!block) return Fail(block.error());
@@ -292,19 +363,36 @@ Status CreateSchema(SqliteDb& db) {
   if (!old) return old.error();
   auto row = old->Step();
   if (!row) return row.error();
-  const bool migrate = *row && old->Text(0).find("WITHOUT ROWID") != std::string::npos;
+  const bool exists = *row;
+  const bool migrate = exists && old->Text(0).find("WITHOUT ROWID") != std::string::npos;
   old->Reset();
   constexpr std::string_view kBlocks =
       " (signal_id INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
-      " count INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (signal_id, start_ms));";
+      " count INTEGER NOT NULL, data BLOB NOT NULL, ref_mask INTEGER NOT NULL DEFAULT 0,"
+      " PRIMARY KEY (signal_id, start_ms));";
   if (migrate) {
     spdlog::info("historian: moving the blocks into the rowid layout (once)");
     Status s = InTransaction(db, [&] {
       return db.Exec(std::string("CREATE TABLE blocks_rowid") + std::string(kBlocks) +
-                     "INSERT INTO blocks_rowid SELECT * FROM blocks ORDER BY start_ms, signal_id;"
+                     "INSERT INTO blocks_rowid (signal_id, start_ms, end_ms, count, data) SELECT"
+                     " signal_id, start_ms, end_ms, count, data FROM blocks ORDER BY start_ms,"
+                     " signal_id;"
                      "DROP TABLE blocks; ALTER TABLE blocks_rowid RENAME TO blocks;");
     });
     if (!s.ok()) return Status(s.code(), "historian: moving the blocks: " + s.message());
+  }
+  // Blocks written before references (codec/reference.h) gain their column, 0: none.
+  if (exists && !migrate) {
+    auto column = db.Prepare("SELECT 1 FROM pragma_table_info('blocks') WHERE name = 'ref_mask'");
+    if (!column) return column.error();
+    auto has = column->Step();
+    if (!has) return has.error();
+    if (!*has) {
+      if (Status s = db.Exec("ALTER TABLE blocks ADD COLUMN ref_mask INTEGER NOT NULL DEFAULT 0");
+          !s.ok()) {
+        return s;
+      }
+    }
   }
   return db.Exec(
       std::string("CREATE TABLE IF NOT EXISTS blocks") + std::string(kBlocks) +
@@ -365,7 +453,7 @@ Status Engine::Replay() {
     auto row = last->Step();
     if (!row) return row.error();
     if (!*row) break;
-    auto block = DecodeStoredBlock(last->Blob(1));
+    auto block = LoadBlockLocked(last->Int(0), last->Blob(1));
     if (!block) {
       spdlog::error("historian: signal {}: newest block: {}", last->Int(0),
                     block.error().ToString());
@@ -483,10 +571,15 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
   if (!set_aside) return set_aside.error();
   auto remove =
       db_->Prepare("DELETE FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND start_ms < ?3");
-  auto insert = db_->Prepare("INSERT INTO blocks VALUES (?1, ?2, ?3, ?4, ?5)");
+  auto insert = db_->Prepare("INSERT INTO blocks VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!existing) return existing.error();
   if (!remove) return remove.error();
   if (!insert) return insert.error();
+  // Signals are sealed in ascending order: candidates more than kMaxReferenceOffset below are
+  // of no use any more.
+  seal_cache_.erase(seal_cache_.begin(),
+                    seal_cache_.lower_bound({signal - codec::kMaxReferenceOffset,
+                                             std::numeric_limits<int64_t>::min()}));
   SealedWindows sealed;
   for (auto it = head.begin(); it != end;) {
     const int64_t window = WindowOf(it->ts_ms);
@@ -501,7 +594,7 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
       auto row = existing->Step();
       if (!row) return row.error();
       if (!*row) break;
-      auto block = DecodeStoredBlock(existing->Blob(0));
+      auto block = LoadBlockLocked(signal, existing->Blob(0));
       if (!block) {
         // A damaged block must not stop the window from taking new samples: its bytes move to
         // damaged_blocks (kept for inspection and repair) and the window goes on without them.
@@ -538,22 +631,17 @@ Status Engine::SealLocked(int64_t signal, int64_t before_window) {
         values[i] = merged[from + i].value;
         quality[i] = merged[from + i].quality;
       }
-      // The codec search runs for a signal's first block and every kCodecSearchEvery-th after;
-      // in between its winner is reused (meter signals keep their character).
-      CodecHint& hint = codec_hints_[signal];
-      const bool search = hint.blocks_since_search == 0;
-      StoredCodec used;
-      auto data = EncodeStoredBlock(ts, values, quality,
-                                    search ? std::nullopt : std::optional(hint.codec), &used);
+      int64_t ref_mask = 0;
+      auto data = EncodeBlockLocked(signal, window, merged.size() <= codec::kMaxBlockSamples, ts,
+                                    values, quality, &ref_mask);
       if (!data) return data.error();
-      hint.codec = used;  // also a new search's winner when the hint no longer fit
-      hint.blocks_since_search = (hint.blocks_since_search + 1) % kCodecSearchEvery;
       insert->Reset();
       insert->Bind(1, signal)
           .Bind(2, ts.front())
           .Bind(3, ts.back())
           .Bind(4, static_cast<int64_t>(n))
-          .BindBlob(5, *data);
+          .BindBlob(5, *data)
+          .Bind(6, ref_mask);
       if (Status s = insert->Run(); !s.ok()) return s;
     }
     sealed[window] = std::move(merged);
@@ -592,6 +680,194 @@ void Engine::FinishSealsLocked(bool committed) {
     tails_.clear();  // they may name windows of the rolled-back transaction
   }
   sealing_.clear();
+  seal_cache_.clear();
+}
+
+Result<std::string> Engine::EncodeBlockLocked(int64_t signal, int64_t window, bool whole_window,
+                                              std::span<const int64_t> ts_ms,
+                                              std::span<const double> values,
+                                              std::span<const Quality> quality, int64_t* ref_mask) {
+  *ref_mask = 0;
+  // The codec search runs for a signal's first block and every kCodecSearchEvery-th after; in
+  // between its winner is reused (meter signals keep their character), references included.
+  CodecHint& hint = codec_hints_[signal];
+  const bool search = hint.blocks_since_search == 0;
+  hint.blocks_since_search = (hint.blocks_since_search + 1) % kCodecSearchEvery;
+  // Candidate references: lower signals this transaction sealed with the same timestamps in
+  // this window, standing alone (so that a block never needs more than one level to decode
+  // when written). Only float32 signals are predicted (codec/reference.h).
+  std::vector<int64_t> cand_offsets;
+  std::vector<std::span<const double>> cand_cols;
+  bool f32 = whole_window && ts_ms.size() >= 16;
+  for (size_t i = 0; f32 && i < values.size(); ++i) f32 = IsFloat32(values[i]);
+  if (f32) {
+    for (int64_t off = 1; off <= codec::kMaxReferenceOffset; ++off) {
+      auto it = seal_cache_.find({signal - off, window});
+      if (it == seal_cache_.end() || !it->second.standalone) continue;
+      if (!std::equal(ts_ms.begin(), ts_ms.end(), it->second.ts_ms.begin(),
+                      it->second.ts_ms.end())) {
+        continue;
+      }
+      cand_offsets.push_back(off);
+      cand_cols.emplace_back(it->second.values);
+    }
+  }
+  auto remember = [&](bool standalone) {
+    if (!whole_window) return;
+    seal_cache_[{signal, window}] =
+        SealedValues{std::vector<int64_t>(ts_ms.begin(), ts_ms.end()),
+                     std::vector<double>(values.begin(), values.end()), standalone};
+  };
+  // Encodes against the candidates `pick` (indices); nullopt when the fit fails.
+  auto referenced = [&](const std::vector<size_t>& pick, std::optional<StoredCodec> codec,
+                        StoredCodec* used) -> std::optional<Result<std::string>> {
+    BlockReferences refs;
+    std::vector<std::span<const double>> cols;
+    for (size_t j : pick) {
+      refs.offsets.push_back(cand_offsets[j]);
+      cols.push_back(cand_cols[j]);
+    }
+    auto coeffs = codec::FitReferences(values, cols);
+    if (!coeffs) return std::nullopt;
+    refs.coeffs = std::move(*coeffs);
+    const auto residuals = codec::ReferenceResiduals(values, refs.coeffs, cols);
+    auto out = EncodeReferencedBlock(ts_ms, residuals, quality, refs, codec, used);
+    if (out) {
+      for (int64_t off : refs.offsets) *ref_mask |= int64_t{1} << off;
+    }
+    return out;
+  };
+  if (search) {
+    StoredCodec alone_codec;
+    auto alone = EncodeStoredBlock(ts_ms, values, quality, std::nullopt, &alone_codec);
+    if (!alone) return alone;
+    hint.codec = alone_codec;
+    hint.ref_offsets.clear();
+    if (!cand_cols.empty()) {
+      const auto pick = codec::ChooseReferences(values, cand_cols);
+      StoredCodec residual_codec;
+      auto refd = pick.empty() ? std::nullopt : referenced(pick, std::nullopt, &residual_codec);
+      if (refd && !*refd) return *refd;
+      if (refd && (*refd)->size() < alone->size()) {
+        for (size_t j : pick) hint.ref_offsets.push_back(cand_offsets[j]);
+        hint.residual_codec = residual_codec;
+        remember(false);
+        return std::move(**refd);
+      }
+      *ref_mask = 0;
+    }
+    remember(true);
+    return alone;
+  }
+  if (!hint.ref_offsets.empty()) {
+    std::vector<size_t> pick;
+    for (int64_t off : hint.ref_offsets) {
+      auto at = std::find(cand_offsets.begin(), cand_offsets.end(), off);
+      if (at == cand_offsets.end()) break;
+      pick.push_back(static_cast<size_t>(at - cand_offsets.begin()));
+    }
+    if (pick.size() == hint.ref_offsets.size()) {
+      StoredCodec used;
+      auto refd = referenced(pick, hint.residual_codec, &used);
+      if (refd) {
+        if (!*refd) return *refd;
+        hint.residual_codec = used;
+        remember(false);
+        return std::move(**refd);
+      }
+    }
+  }
+  StoredCodec used;
+  auto alone = EncodeStoredBlock(ts_ms, values, quality, hint.codec, &used);
+  if (!alone) return alone;
+  hint.codec = used;  // also a new search's winner when the hint no longer fit
+  remember(true);
+  return alone;
+}
+
+Result<StoredBlock> Engine::LoadBlockLocked(int64_t signal, std::string_view bytes) {
+  auto block = DecodeStoredBlock(bytes);
+  if (!block || block->refs.offsets.empty()) return block;
+  if (block->ts_ms.empty()) return Fail(DataLoss("referenced block without samples"));
+  const int64_t from = block->ts_ms.front();
+  const int64_t to = block->ts_ms.back() + 1;
+  std::vector<std::vector<double>> cols;
+  for (int64_t off : block->refs.offsets) {
+    // Offsets are >= 1: the recursion goes down the signal ids and ends.
+    const int64_t ref = signal - off;
+    auto points = ReadBlocks(ref, WindowOf(from), to, std::numeric_limits<size_t>::max(), from, to);
+    if (!points) {
+      return Fail(DataLoss(fmt::format("signal {}, block at {} ms: its reference signal {}: {}",
+                                       signal, from, ref, points.error().message())));
+    }
+    std::vector<double> col(block->ts_ms.size());
+    size_t j = 0;
+    for (size_t i = 0; i < col.size(); ++i) {
+      while (j < points->size() && (*points)[j].ts_ms < block->ts_ms[i]) ++j;
+      if (j == points->size() || (*points)[j].ts_ms != block->ts_ms[i]) {
+        return Fail(DataLoss(
+            fmt::format("signal {}, block at {} ms: its reference signal {} has no sample at {} ms",
+                        signal, from, ref, block->ts_ms[i])));
+      }
+      col[i] = (*points)[j].value;
+    }
+    cols.push_back(std::move(col));
+  }
+  std::vector<std::span<const double>> spans(cols.begin(), cols.end());
+  if (Status s = codec::ApplyReferenceResiduals(block->refs.coeffs, spans, block->values);
+      !s.ok()) {
+    return Fail(DataLoss(fmt::format("signal {}, block at {} ms: {}", signal, from, s.message())));
+  }
+  block->refs = {};
+  return block;
+}
+
+Result<size_t> Engine::DetachReferencesLocked(int64_t signal, int64_t from_ms, int64_t to_ms,
+                                              size_t limit) {
+  auto find = db_->Prepare(
+      "SELECT rowid, data, ref_mask FROM blocks WHERE signal_id = ?1 AND start_ms >= ?2 AND"
+      " start_ms < ?3 AND (ref_mask >> ?4) & 1 = 1 LIMIT ?5");
+  auto update = db_->Prepare("UPDATE blocks SET data = ?1, ref_mask = ?2 WHERE rowid = ?3");
+  if (!find) return Fail(find.error());
+  if (!update) return Fail(update.error());
+  size_t done = 0;
+  for (int64_t off = 1; off <= codec::kMaxReferenceOffset && done < limit; ++off) {
+    const int64_t above = signal + off;
+    find->Reset();
+    find->Bind(1, above)
+        .Bind(2, from_ms)
+        .Bind(3, to_ms)
+        .Bind(4, off)
+        .Bind(5, static_cast<int64_t>(limit - done));
+    std::vector<std::tuple<int64_t, std::string, int64_t>> rows;
+    while (true) {
+      auto row = find->Step();
+      if (!row) return Fail(row.error());
+      if (!*row) break;
+      rows.emplace_back(find->Int(0), find->Blob(1), find->Int(2));
+    }
+    for (const auto& [rowid, data, mask] : rows) {
+      auto block = LoadBlockLocked(above, data);
+      std::string fresh = data;
+      int64_t fresh_mask = mask & ~(int64_t{1} << off);
+      if (block) {
+        auto alone = EncodeStoredBlock(block->ts_ms, block->values, block->quality,
+                                       codec_hints_[above].codec);
+        if (!alone) return Fail(alone.error());
+        fresh = std::move(*alone);
+        fresh_mask = 0;
+      } else {
+        // Unreadable already; it stays as it is (queries report the loss) but no longer
+        // holds retention up.
+        spdlog::critical("historian: data loss: {}", block.error().ToString());
+      }
+      update->Reset();
+      update->BindBlob(1, fresh).Bind(2, fresh_mask).Bind(3, rowid);
+      if (Status s = update->Run(); !s.ok()) return Fail(s);
+      ++done;
+    }
+  }
+  return done;
 }
 
 Status Engine::Checkpoint() {
@@ -604,6 +880,7 @@ Status Engine::CheckpointLocked() {
   if (!heads_.empty()) {
     std::vector<int64_t> ids;
     for (const auto& [id, h] : heads_) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());  // references point downwards (EncodeBlockLocked)
     Status s = InTransaction(*db_, [&]() -> Status {
       for (int64_t id : ids) {
         if (Status r = SealLocked(id, std::numeric_limits<int64_t>::max()); !r.ok()) return r;
@@ -647,7 +924,7 @@ Result<std::vector<Engine::Point>> Engine::ReadBlocks(int64_t signal, int64_t fr
     auto row = st->Step();
     if (!row) return Fail(row.error());
     if (!*row) break;
-    auto block = DecodeStoredBlock(st->Blob(0));
+    auto block = LoadBlockLocked(signal, st->Blob(0));
     if (!block) return Fail(block.error());
     for (size_t i = 0; i < block->ts_ms.size() && out.size() < limit; ++i) {
       if (block->ts_ms[i] >= from_ms && block->ts_ms[i] < to_ms) {
@@ -701,7 +978,7 @@ Result<std::vector<StoredSample>> Engine::RangeLocked(int64_t signal_id, int64_t
     auto row = st->Step();
     if (!row) return Fail(row.error());
     if (!*row) break;
-    auto block = DecodeStoredBlock(st->Blob(0));
+    auto block = LoadBlockLocked(signal_id, st->Blob(0));
     if (!block) return Fail(block.error());
     for (size_t i = 0; i < block->ts_ms.size() && out.size() < limit; ++i) {
       const int64_t ts = block->ts_ms[i];
@@ -785,7 +1062,7 @@ Result<std::optional<StoredSample>> Engine::LastBeforeLocked(int64_t signal, int
     auto row = st->Step();
     if (!row) return Fail(row.error());
     if (!*row) break;
-    auto block = DecodeStoredBlock(st->Blob(0));
+    auto block = LoadBlockLocked(signal, st->Blob(0));
     if (!block) return Fail(block.error());
     auto it = std::lower_bound(block->ts_ms.begin(), block->ts_ms.end(), ts_ms);
     if (it == block->ts_ms.begin()) continue;
@@ -1118,6 +1395,30 @@ Result<uint64_t> Engine::ApplyRetention(int64_t now_ms) {
     for (const Target& t : targets) {
       if (t.limit_ms <= 0) continue;
       const int64_t cutoff = now_ms - t.limit_ms;
+      // Blocks of higher signals that refer to the raw blocks about to go are re-encoded on
+      // their own first, in steps of their own.
+      while (t.counter == &EngineStats::blocks_expired) {
+        std::lock_guard lock(mu_);
+        auto oldest = db_->Prepare("SELECT MIN(start_ms) FROM blocks WHERE signal_id = ?1");
+        if (!oldest) return Fail(oldest.error());
+        oldest->Bind(1, signal);
+        auto row = oldest->Step();
+        if (!row) return Fail(row.error());
+        if (!*row || oldest->IsNull(0)) break;
+        const int64_t from = oldest->Int(0);
+        oldest->Reset();
+        size_t n = 0;
+        Status s = InTransaction(*db_, [&]() -> Status {
+          auto done = DetachReferencesLocked(signal, from, cutoff,
+                                             static_cast<size_t>(options_.compaction_step_rows));
+          if (!done) return done.error();
+          n = *done;
+          return Status::Ok();
+        });
+        if (!s.ok()) return Fail(s);
+        ++stats_.compaction_steps;
+        if (n < static_cast<size_t>(options_.compaction_step_rows)) break;
+      }
       while (true) {
         // One step per transaction; the lock is free between steps.
         std::lock_guard lock(mu_);
@@ -1165,11 +1466,13 @@ EngineStats Engine::stats() {
   for (const auto& [id, h] : heads_) s.head_samples += h.size();
   s.wal_bytes = wal_->stats().disk_bytes;
   auto st = db_->Prepare(
-      "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0), COALESCE(SUM(count), 0) FROM blocks");
+      "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0), COALESCE(SUM(count), 0),"
+      " COALESCE(SUM(ref_mask != 0), 0) FROM blocks");
   if (st && st->Step().value_or(false)) {
     s.blocks = static_cast<uint64_t>(st->Int(0));
     s.block_bytes = static_cast<uint64_t>(st->Int(1));
     s.block_samples = static_cast<uint64_t>(st->Int(2));
+    s.referenced_blocks = static_cast<uint64_t>(st->Int(3));
   }
   return s;
 }

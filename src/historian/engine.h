@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/env.h"
@@ -80,6 +81,7 @@ struct EngineStats {
   uint64_t rollups_expired = 0;   // rollup rows deleted by retention, since Open
   uint64_t compaction_steps = 0;  // transactions retention took, since Open
   uint64_t damaged_blocks = 0;  // blocks that did not decode when merged (moved aside), since Open
+  uint64_t referenced_blocks = 0;  // stored blocks predicted from other signals (of `blocks`)
 };
 
 // A block's value kind and codec.
@@ -87,6 +89,40 @@ struct StoredCodec {
   codec::ValueKind kind = codec::ValueKind::kFloat64;
   codec::ValueCodec codec = codec::ValueCodec::kRaw;
 };
+
+// The stored form of a block: quality runs around a codec block (docs/format/historian.md).
+// At most codec::kMaxBlockSamples samples; the value kind (float32, integer, float64) is found
+// from the values and the smallest codec kept. With `hint` whose kind fits the values, only
+// that codec is tried (a search of every codec costs several times one encoding). `*chosen`
+// (when given) receives the kind and codec used.
+Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
+                                      std::span<const double> values,
+                                      std::span<const Quality> quality,
+                                      std::optional<StoredCodec> hint = std::nullopt,
+                                      StoredCodec* chosen = nullptr);
+// A block predicted from other signals (codec/reference.h): which signals (own id minus offset,
+// 1..kMaxReferenceOffset) and the coefficients c0..ck. Empty for a block that stands alone.
+struct BlockReferences {
+  std::vector<int64_t> offsets;
+  std::vector<double> coeffs;
+};
+// The stored form of a referenced block: `residuals` from codec::ReferenceResiduals, coded as
+// any other values. kInvalidArgument for 0 or more than 3 references, offsets outside 1..32.
+Result<std::string> EncodeReferencedBlock(std::span<const int64_t> ts_ms,
+                                          std::span<const double> residuals,
+                                          std::span<const Quality> quality,
+                                          const BlockReferences& refs,
+                                          std::optional<StoredCodec> hint = std::nullopt,
+                                          StoredCodec* chosen = nullptr);
+struct StoredBlock {
+  std::vector<int64_t> ts_ms;
+  std::vector<double> values;  // the residuals while refs is not empty
+  std::vector<Quality> quality;
+  BlockReferences refs;
+};
+// kDataLoss naming the problem for damaged bytes. A referenced block comes back with its
+// residuals; codec::ApplyReferenceResiduals turns them into values given the references'.
+Result<StoredBlock> DecodeStoredBlock(std::string_view bytes);
 
 class Engine final : public SampleStore {
  public:
@@ -154,10 +190,20 @@ class Engine final : public SampleStore {
     int64_t window = 0;
     Point last{};
   };
-  // Per signal: the codec that won the last full search, and blocks encoded since.
+  // Per signal: the codec that won the last full search, and blocks encoded since; the
+  // references that won it (empty: the signal stands alone) and their residuals' codec.
   struct CodecHint {
     StoredCodec codec;
     int blocks_since_search = 0;
+    std::vector<int64_t> ref_offsets;
+    StoredCodec residual_codec;
+  };
+  // A window a seal of the open transaction stored in one block: its samples, a candidate
+  // reference for the signals above it sealed after it (codec/reference.h), if it stands alone.
+  struct SealedValues {
+    std::vector<int64_t> ts_ms;
+    std::vector<double> values;
+    bool standalone = true;
   };
 
   Engine(Env* env, EngineOptions options, Calendar calendar, std::unique_ptr<SqliteDb> db,
@@ -189,6 +235,22 @@ class Engine final : public SampleStore {
   // INT64_MAX) into blocks. Runs inside a transaction the caller opened, which then calls
   // FinishSealsLocked: the sealed samples leave the head only when the transaction committed.
   Status SealLocked(int64_t signal, int64_t before_window);
+  // The stored form of one block of `window`: predicted from lower signals sealed in the same
+  // transaction when that is smaller (searched with the codecs, then reused), else alone.
+  // `*ref_mask` gets bit k for a reference k below. `whole_window`: the block is the window's
+  // only one (then it is remembered as a candidate for higher signals).
+  Result<std::string> EncodeBlockLocked(int64_t signal, int64_t window, bool whole_window,
+                                        std::span<const int64_t> ts_ms,
+                                        std::span<const double> values,
+                                        std::span<const Quality> quality, int64_t* ref_mask);
+  // Decodes a stored block of `signal`, resolving its references (their blocks' samples at the
+  // same times). kDataLoss when the block or a reference is damaged or missing samples.
+  Result<StoredBlock> LoadBlockLocked(int64_t signal, std::string_view bytes);
+  // Re-encodes on their own up to `limit` blocks of the signals above `signal` whose first
+  // sample is in [from_ms, to_ms) and that refer to `signal`, whose blocks there are about to
+  // go. Returns how many. Runs inside the caller's transaction.
+  Result<size_t> DetachReferencesLocked(int64_t signal, int64_t from_ms, int64_t to_ms,
+                                        size_t limit);
   void FinishSealsLocked(bool committed);
   Status CheckpointLocked();
   // Samples in the blocks of `signal` with first timestamp in [from_start, to_start), from the
@@ -212,28 +274,13 @@ class Engine final : public SampleStore {
   // Head samples (a prefix, by count) that seals of the open transaction wrote into blocks.
   std::unordered_map<int64_t, size_t> sealing_;
   std::unordered_map<int64_t, CodecHint> codec_hints_;
+  // (signal, window) -> what the open transaction sealed there; only the last
+  // kMaxReferenceOffset signals are kept.
+  std::map<std::pair<int64_t, int64_t>, SealedValues> seal_cache_;
   Calendar calendar_;
   EngineStats stats_;
   bool skip_close_checkpoint_ = false;
 };
-
-// The stored form of a block: quality runs around a codec block (docs/format/historian.md).
-// At most codec::kMaxBlockSamples samples; the value kind (float32, integer, float64) is found
-// from the values and the smallest codec kept. With `hint` whose kind fits the values, only
-// that codec is tried (a search of every codec costs several times one encoding). `*chosen`
-// (when given) receives the kind and codec used.
-Result<std::string> EncodeStoredBlock(std::span<const int64_t> ts_ms,
-                                      std::span<const double> values,
-                                      std::span<const Quality> quality,
-                                      std::optional<StoredCodec> hint = std::nullopt,
-                                      StoredCodec* chosen = nullptr);
-struct StoredBlock {
-  std::vector<int64_t> ts_ms;
-  std::vector<double> values;
-  std::vector<Quality> quality;
-};
-// kDataLoss naming the problem for damaged bytes.
-Result<StoredBlock> DecodeStoredBlock(std::string_view bytes);
 
 // A write-ahead log record (one Append) and a window's stored minor rollups
 // (docs/format/historian.md). The decoders return kDataLoss naming the problem.

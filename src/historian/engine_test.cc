@@ -55,6 +55,7 @@ class EngineTest : public ::testing::Test {
     return r ? *r : std::vector<StoredSample>{};
   }
 
+ public:
   // n samples of `signal` at 1 s from `t0`, values from a seeded walk of float32s.
   static std::vector<StoredSample> Series(int64_t signal, int64_t t0, int n, uint32_t seed) {
     std::mt19937 rng(seed);
@@ -608,6 +609,131 @@ TEST_F(EngineTest, AFailedSealKeepsItsSamplesInTheHead) {
   ExpectSame(All(5), a);
 }
 
+// Four signals of one meter, second by second as a connector delivers them: 1..3 noisy float32
+// values, 4 their sum as the meter computes it (float32 of the exact sum).
+std::vector<StoredSample> MeterWithASum(int64_t t0, int seconds, uint32_t seed) {
+  std::vector<std::vector<StoredSample>> parts;
+  for (int64_t id = 1; id <= 3; ++id) {
+    parts.push_back(EngineTest::Series(id, t0, seconds, seed + static_cast<uint32_t>(id)));
+  }
+  std::vector<StoredSample> out;
+  for (int i = 0; i < seconds; ++i) {
+    double sum = 0;
+    for (const auto& p : parts) {
+      out.push_back(p[static_cast<size_t>(i)]);
+      sum += p[static_cast<size_t>(i)].value;
+    }
+    out.push_back({4, parts[0][static_cast<size_t>(i)].ts_ms,
+                   static_cast<double>(static_cast<float>(sum)), Quality::kGood});
+  }
+  return out;
+}
+
+std::vector<StoredSample> OfSignal(const std::vector<StoredSample>& in, int64_t id) {
+  std::vector<StoredSample> out;
+  for (const auto& s : in) {
+    if (s.signal_id == id) out.push_back(s);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const StoredSample& a, const StoredSample& b) { return a.ts_ms < b.ts_ms; });
+  return out;
+}
+
+TEST_F(EngineTest, ASumIsStoredAsItsDifferenceFromTheSignalsItSumsAndReadsBackBitForBit) {
+  Open();
+  auto in = MeterWithASum(kT0, 300, 20);  // five windows
+  for (size_t i = 0; i < in.size(); i += 97) {
+    std::span<const StoredSample> part(in.data() + i, std::min<size_t>(97, in.size() - i));
+    ASSERT_TRUE(engine_->Append(part).ok());
+  }
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  const EngineStats st = engine_->stats();
+  EXPECT_EQ(st.blocks, 20u);
+  EXPECT_GE(st.referenced_blocks, 4u);  // signal 4's windows at least
+  for (int64_t id = 1; id <= 4; ++id) ExpectSame(All(id), OfSignal(in, id));
+  Open();
+  for (int64_t id = 1; id <= 4; ++id) ExpectSame(All(id), OfSignal(in, id));
+  auto agg = engine_->Aggregates(4, Interval::kMinor, kT0, kT0 + 300'000);
+  ASSERT_TRUE(agg) << agg.error().ToString();
+  ASSERT_FALSE(agg->empty());
+  EXPECT_EQ(agg->front().count, 300);
+}
+
+TEST_F(EngineTest, LateDataInAReferencedWindowKeepsEveryBlockReadable) {
+  Open();
+  auto in = MeterWithASum(kT0, 180, 30);
+  ASSERT_TRUE(engine_->Append(in).ok());
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  ASSERT_GT(engine_->stats().referenced_blocks, 0u);
+  // Samples between the seconds, for the referenced signals and the sum, one at a time.
+  std::vector<StoredSample> late;
+  for (int64_t id = 1; id <= 4; ++id) {
+    for (int64_t k = 0; k < 180; k += 7) {
+      late.push_back({id, kT0 + k * 1000 + 500, -1.0 * id, Quality::kManual});
+    }
+  }
+  for (const auto& s : late) {
+    ASSERT_TRUE(engine_->Append(std::span(&s, 1)).ok());
+    if (s.ts_ms % 3 == 0) {
+      ASSERT_TRUE(engine_->Checkpoint().ok());
+    }
+  }
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  in.insert(in.end(), late.begin(), late.end());
+  for (int64_t id = 1; id <= 4; ++id) ExpectSame(All(id), OfSignal(in, id));
+  Open();
+  for (int64_t id = 1; id <= 4; ++id) ExpectSame(All(id), OfSignal(in, id));
+}
+
+TEST_F(EngineTest, RetentionOfAReferencedSignalReencodesTheBlocksThatUseIt) {
+  Open();
+  auto in = MeterWithASum(kT0, 600, 40);  // ten windows
+  ASSERT_TRUE(engine_->Append(in).ok());
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  const uint64_t referenced = engine_->stats().referenced_blocks;
+  ASSERT_GT(referenced, 0u);
+  // Signals 1..3 keep 5 minutes of raw data, the sum everything.
+  for (int64_t id = 1; id <= 3; ++id) ASSERT_TRUE(engine_->SetRetention(id, {300'000, 0}).ok());
+  const int64_t now = kT0 + 600'000;
+  auto deleted = engine_->ApplyRetention(now);
+  ASSERT_TRUE(deleted) << deleted.error().ToString();
+  EXPECT_EQ(*deleted, 15u);  // windows 0..4 of signals 1..3
+  EXPECT_LT(engine_->stats().referenced_blocks, referenced);
+  ExpectSame(All(4), OfSignal(in, 4));
+  EXPECT_EQ(All(1).size(), 300u);
+  Open();
+  ExpectSame(All(4), OfSignal(in, 4));
+}
+
+TEST_F(EngineTest, ADamagedReferenceIsReportedAsDataLossOfTheBlocksThatUseIt) {
+  Open();
+  auto in = MeterWithASum(kT0, 60, 50);
+  ASSERT_TRUE(engine_->Append(in).ok());
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  ASSERT_GE(engine_->stats().referenced_blocks, 1u);
+  int64_t ref_signal = 0;
+  {
+    auto db = SqliteDb::Open((dir_ / "historian.db").string());
+    ASSERT_TRUE(db);
+    auto st = (*db)->Prepare(
+        "SELECT signal_id, ref_mask FROM blocks WHERE signal_id = 4 AND ref_mask != 0");
+    ASSERT_TRUE(st);
+    ASSERT_TRUE(st->Step().value_or(false));
+    const int64_t mask = st->Int(1);
+    ref_signal = st->Int(0) - std::countr_zero(static_cast<uint64_t>(mask));
+    auto damage = (*db)->Prepare("UPDATE blocks SET data = X'0102030405' WHERE signal_id = ?1");
+    ASSERT_TRUE(damage);
+    damage->Bind(1, ref_signal);
+    ASSERT_TRUE(damage->Run().ok());
+  }
+  auto r = engine_->Range(4, kT0, kT0 + 60'000, SIZE_MAX);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kDataLoss);
+  EXPECT_NE(r.error().message().find("reference signal " + std::to_string(ref_signal)),
+            std::string::npos)
+      << r.error().message();
+}
+
 TEST(StoredBlockTest, DamagedBytesAreRefusedNotCrashedOn) {
   std::vector<int64_t> ts = {1, 2, 3};
   std::vector<double> v = {1.5, 2.5, 3.5};
@@ -632,6 +758,32 @@ TEST(StoredBlockTest, DamagedBytesAreRefusedNotCrashedOn) {
       EXPECT_EQ(r->ts_ms.size(), 3u);
     }
   }
+}
+
+TEST(StoredBlockTest, AReferencedBlockRoundTripsAndRefusesDamage) {
+  std::vector<int64_t> ts = {1000, 2000, 3000};
+  std::vector<double> residuals = {0, -1, 5};
+  std::vector<Quality> q = {Quality::kGood, Quality::kGood, Quality::kManual};
+  BlockReferences refs{{2, 5}, {0.5, 1.0, -1.0}};
+  auto block = EncodeReferencedBlock(ts, residuals, q, refs);
+  ASSERT_TRUE(block) << block.error().ToString();
+  auto back = DecodeStoredBlock(*block);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->ts_ms, ts);
+  EXPECT_EQ(back->values, residuals);
+  EXPECT_EQ(back->quality, q);
+  EXPECT_EQ(back->refs.offsets, refs.offsets);
+  EXPECT_EQ(back->refs.coeffs, refs.coeffs);
+  for (size_t cut = 0; cut < block->size(); ++cut) {
+    auto r = DecodeStoredBlock(std::string_view(*block).substr(0, cut));
+    ASSERT_FALSE(r) << cut;
+    EXPECT_EQ(r.error().code(), Code::kDataLoss);
+  }
+  EXPECT_FALSE(EncodeReferencedBlock(ts, residuals, q, BlockReferences{{0}, {0, 1}}));
+  EXPECT_FALSE(EncodeReferencedBlock(ts, residuals, q, BlockReferences{{33}, {0, 1}}));
+  EXPECT_FALSE(
+      EncodeReferencedBlock(ts, residuals, q, BlockReferences{{1, 2, 3, 4}, {0, 1, 1, 1, 1}}));
+  EXPECT_FALSE(EncodeReferencedBlock(ts, residuals, q, BlockReferences{{1}, {0}}));
 }
 
 TEST_F(EngineRollupTest, RetentionDeletesOldRawDataInStepsAndKeepsRollups) {
@@ -713,7 +865,7 @@ TEST(HistorianFormatsTest, SeedCorpusDecodesAsNamed) {
     EXPECT_EQ(ok, !bad) << name;
     ++checked;
   }
-  EXPECT_GE(checked, 14);
+  EXPECT_GE(checked, 17);
   auto wal = DecodeWalRecord(std::string_view("\x01\x03", 2));
   EXPECT_FALSE(wal);
 }
