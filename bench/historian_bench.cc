@@ -24,7 +24,8 @@
 //  4. 15-minute min/max/avg of the first --agg_signals signals over the whole range, median of
 //     3: the raw path (Range, then arithmetic mean per bucket, like PostgreSQL's avg) and
 //     Engine::Aggregates of the minor interval (stored rollups; its mean is time-weighted).
-//  5. Durable ingest, --threads threads (4): signals split by id modulo the thread count, each
+//  5. Durable ingest, --threads threads (4): signals split into as many contiguous ranges of ids
+//     (a meter's signals stay together, as its connector uploads them), each
 //     thread appending its own batches of --batch samples, as connectors uploading at once. The
 //     engine serializes the appends but not their fsyncs (group commit).
 //  6. With --year_seconds N: one signal at 1 s for N seconds (a year is 31,536,000), made by
@@ -189,6 +190,17 @@ Status CheckValues(historian::Engine* engine, const std::vector<StoredSample>& d
     }
   }
   return Status::Ok();
+}
+
+// Which of `parts` contiguous ranges of signal ids [0, max_id] `id` falls in.
+size_t PartOf(int64_t id, int64_t max_id, size_t parts) {
+  return static_cast<size_t>(id * static_cast<int64_t>(parts) / (max_id + 1));
+}
+
+int64_t MaxSignal(const std::vector<StoredSample>& data) {
+  int64_t m = 0;
+  for (const StoredSample& s : data) m = std::max(m, s.signal_id);
+  return m;
 }
 
 struct AggregateResult {
@@ -409,9 +421,8 @@ Status Measure(const std::vector<StoredSample>& data, const std::string& dir, si
   auto engine2 = FreshEngine(dir2);
   if (!engine2) return engine2.error();
   std::vector<std::vector<StoredSample>> two(f->threads);
-  for (const StoredSample& s : data) {
-    two[static_cast<size_t>(s.signal_id) % f->threads].push_back(s);
-  }
+  const int64_t max_id = MaxSignal(data);
+  for (const StoredSample& s : data) two[PartOf(s.signal_id, max_id, f->threads)].push_back(s);
   auto t2 = Ingest(engine2->get(), two, batch);
   if (!t2) return t2.error();
   f->ingest2_s = *t2;
@@ -500,12 +511,13 @@ Status MeasureMonth(const std::vector<StoredSample>& data, const std::string& di
   if (!engine) return engine.error();
   double ingest = 0;
   std::vector<std::vector<StoredSample>> parts(f->threads);
+  const int64_t max_id = MaxSignal(day);
   for (int64_t d = 0; d < days; ++d) {
     for (auto& p : parts) p.clear();
     for (const StoredSample& s : day) {
       StoredSample shifted = s;
       shifted.ts_ms += d * span;
-      parts[static_cast<size_t>(s.signal_id) % parts.size()].push_back(shifted);
+      parts[PartOf(s.signal_id, max_id, parts.size())].push_back(shifted);
     }
     auto t = Ingest(engine->get(), parts, batch);
     if (!t) return t.error();

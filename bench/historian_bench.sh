@@ -172,6 +172,15 @@ index_ms=$(psql_ms "CREATE INDEX samples_signal_ts ON samples (signal_id, ts)")
 vacuum_ms=$(psql_ms "VACUUM ANALYZE samples")
 rows=$(psql_run -At -c "SELECT count(*) FROM samples")
 pg_bytes=$(psql_run -At -c "SELECT pg_total_relation_size('samples')")
+# The row table as the issue describes it has its index on (signal_id, ts), and a table that
+# takes live data keeps it: COPY into such a table is the ingest baseline. (COPY into the bare
+# table above, the index built afterwards, is the faster way to load a table once.)
+psql_run -c "CREATE TABLE samples_indexed (LIKE samples)"
+psql_run -c "CREATE INDEX samples_indexed_signal_ts ON samples_indexed (signal_id, ts)"
+log "COPY of $samples rows into a table with its index"
+copy_indexed_ms=$(psql_ms "COPY samples_indexed FROM '$pgcsv' (FORMAT csv)")
+indexed_rows=$(psql_run -At -c "SELECT count(*) FROM samples_indexed")
+psql_run -c "DROP TABLE samples_indexed"
 
 agg_sql="SELECT signal_id, date_bin('15 minutes', ts, TIMESTAMPTZ '2025-01-01 00:00:00+00') AS bucket,
   min(value), max(value), avg(value) FROM samples
@@ -275,8 +284,8 @@ fig() { awk -v k="$1" '$1 == k {print $2}' "$work/wattline.fig"; }
 if [[ $keep -eq 0 ]]; then rm -rf "$pg" "$blocks"; fi
 
 # --- The table -------------------------------------------------------------------------------
-[[ "$rows" -eq "$samples" && "$(fig samples)" -eq "$samples" ]] ||
-  { echo "sample counts differ: CSV $samples, PostgreSQL $rows, ours $(fig samples)" >&2; exit 1; }
+[[ "$rows" -eq "$samples" && "$indexed_rows" -eq "$samples" && "$(fig samples)" -eq "$samples" ]] ||
+  { echo "sample counts differ: CSV $samples, PostgreSQL $rows and $indexed_rows, ours $(fig samples)" >&2; exit 1; }
 [[ "$pg_agg_rows" -eq "$(fig agg_buckets)" ]] ||
   { echo "15-minute buckets differ: PostgreSQL $pg_agg_rows, ours $(fig agg_buckets)" >&2; exit 1; }
 
@@ -285,14 +294,17 @@ bps_closed=$(fig bps_closed)
 bps_prom=$(calc %.3f "$prom_bytes / $samples")
 bps_pg=$(calc %.1f "$pg_bytes / $samples")
 copy_sps=$(calc %.0f "$samples / ($copy_ms / 1000)")
+copy_indexed_sps=$(calc %.0f "$samples / ($copy_indexed_ms / 1000)")
 ours1=$(fig ingest1_sps)
 ours2=$(fig ingest2_sps)
 agg_ours=$(fig agg_ms)
 chart_ours=$(fig chart_ms)
 r_bps=$(calc %.2f "$bps_ours / $bps_prom")
 r_bps_closed=$(calc %.2f "$bps_closed / $bps_prom")
-r_in1=$(calc %.1f "$ours1 / $copy_sps")
-r_in2=$(calc %.1f "$ours2 / $copy_sps")
+r_in1=$(calc %.1f "$ours1 / $copy_indexed_sps")
+r_in2=$(calc %.1f "$ours2 / $copy_indexed_sps")
+r_in1_bare=$(calc %.1f "$ours1 / $copy_sps")
+r_in2_bare=$(calc %.1f "$ours2 / $copy_sps")
 r_agg=$(calc %.3f "$agg_ours / $pg_agg_ms")
 r_chart=$(calc %.3f "$chart_ours / $pg_chart_ms")
 r_agg_rollup=$(calc %.4f "$(fig agg_rollup_ms) / $pg_agg_ms")
@@ -311,8 +323,9 @@ PostgreSQL $pg_version (initdb defaults, one row per sample, double precision, i
 |---|---|---|---|---|---|
 | Bytes/sample on disk, everything (ours: engine folder after checkpoint; PostgreSQL: pg_total_relation_size; Prometheus: block folder) | $bps_ours | $bps_pg | $bps_prom | $r_bps x Prometheus | <= 0.7x ($(verdict "$r_bps <= 0.7")) |
 | Bytes/sample, ours after close (SQLite -wal folded in) | $bps_closed | | | $r_bps_closed x Prometheus | |
-| Durable ingest, samples/s: ours 1 thread, $(fig batch)-sample fsynced Appends; PostgreSQL COPY (one transaction, no index) | $ours1 | $copy_sps | | ${r_in1}x COPY | >= 10x ($(verdict "$r_in1 >= 10")) and >= 1,000,000/s ($(verdict "$ours1 >= 1000000")) |
+| Durable ingest, samples/s: ours 1 thread, $(fig batch)-sample fsynced Appends; PostgreSQL COPY into the row table with its index on (signal_id, ts) (one transaction) | $ours1 | $copy_indexed_sps | | ${r_in1}x COPY | >= 10x ($(verdict "$r_in1 >= 10")) and >= 1,000,000/s ($(verdict "$ours1 >= 1000000")) |
 | Durable ingest, samples/s: ours $(fig ingest_threads) threads on disjoint signals (group commit: the threads share fsyncs) | $ours2 | | | ${r_in2}x COPY | >= 10x ($(verdict "$r_in2 >= 10")) and >= 1,000,000/s ($(verdict "$ours2 >= 1000000")) |
+| Same two, against COPY into the bare table (no index; the index built afterwards, as for a one-off load) | $ours1 / $ours2 | $copy_sps | | ${r_in1_bare}x / ${r_in2_bare}x bare COPY | |
 | Load time, s: ours ingest + checkpoint; PostgreSQL COPY + index + VACUUM ANALYZE; promtool create-blocks-from | $(calc %.1f "$(fig ingest1_s) + $(fig checkpoint_s)") | $(calc %.1f "($copy_ms + $index_ms + $vacuum_ms) / 1000") (COPY $(calc %.1f "$copy_ms / 1000"), index $(calc %.1f "$index_ms / 1000"), vacuum $(calc %.1f "$vacuum_ms / 1000")) | $(calc %.1f "$prom_s") | | |
 | 15-min min/max/avg, $(fig agg_signals) signals, $seconds s ($(fig agg_buckets) buckets), ms, median of 3: ours Engine::Aggregates from the stored rollups (time-weighted mean); PostgreSQL date_bin | $(fig agg_rollup_ms) | $pg_agg_ms | | $r_agg_rollup x | <= 0.01x ($(verdict "$r_agg_rollup <= 0.01")) |
 | Same, ours on the raw path (Range + arithmetic mean per bucket) | $agg_ours | | | $r_agg x | |

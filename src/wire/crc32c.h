@@ -11,4 +11,9 @@ namespace wattline::wire {
 // Crc32c("123456789") == 0xE3069283.
 uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
 
+namespace internal {
+// The table version that CPUs without the crc32 instruction use; tests compare the two.
+uint32_t Crc32cPortableForTesting(std::string_view data, uint32_t crc = 0);
+}  // namespace internal
+
 }  // namespace wattline::wire
