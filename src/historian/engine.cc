@@ -1411,8 +1411,9 @@ Result<uint64_t> Engine::ApplyRetention(int64_t now_ms) {
         const int64_t from = oldest->Int(0);
         oldest->Reset();
         size_t n = 0;
+        const int64_t id = signal;  // a structured binding: clang < 16 cannot capture it
         Status s = InTransaction(*db_, [&]() -> Status {
-          auto done = DetachReferencesLocked(signal, from, cutoff,
+          auto done = DetachReferencesLocked(id, from, cutoff,
                                              static_cast<size_t>(options_.compaction_step_rows));
           if (!done) return done.error();
           n = *done;

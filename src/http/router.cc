@@ -20,11 +20,23 @@ std::vector<std::string> Split(std::string_view path) {
 }  // namespace
 
 void Router::Add(boost::beast::http::verb method, std::string pattern, Handler handler) {
-  routes_.push_back(Route{method, Split(pattern), RouteHandler{std::move(handler), nullptr}});
+  auto segments = Split(pattern);
+  routes_.push_back(
+      Route{method, std::move(segments), RouteHandler{std::move(handler), nullptr}, pattern});
 }
 
 void Router::AddAsync(boost::beast::http::verb method, std::string pattern, AsyncHandler handler) {
-  routes_.push_back(Route{method, Split(pattern), RouteHandler{nullptr, std::move(handler)}});
+  auto segments = Split(pattern);
+  routes_.push_back(
+      Route{method, std::move(segments), RouteHandler{nullptr, std::move(handler)}, pattern});
+}
+
+std::vector<std::string> Router::Routes() const {
+  std::vector<std::string> out;
+  for (const Route& r : routes_) {
+    out.push_back(std::string(boost::beast::http::to_string(r.method)) + " " + r.pattern);
+  }
+  return out;
 }
 
 const RouteHandler* Router::Match(Request& req, bool* method_mismatch) const {

@@ -32,11 +32,16 @@ class Router {
   // pattern matches; sets *method_mismatch when a pattern matched with another method.
   const RouteHandler* Match(Request& req, bool* method_mismatch) const;
 
+  // Every route as "METHOD /pattern" (e.g. "GET /api/v1/signals/{id}/chart"), in the order
+  // added: what the API document (OpenAPI) is checked against.
+  std::vector<std::string> Routes() const;
+
  private:
   struct Route {
     boost::beast::http::verb method;
     std::vector<std::string> segments;
     RouteHandler handler;
+    std::string pattern;
   };
   std::vector<Route> routes_;
 };

@@ -12,6 +12,9 @@
 
 namespace wattline::server {
 
+// The API document (OpenAPI 3.0, src/server/openapi.json), compiled in.
+extern const std::string_view kOpenApiJson;
+
 class Api {
  public:
   Api(Catalog& catalog, historian::Engine& store, SessionStore& sessions, LiveHub& hub)

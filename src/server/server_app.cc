@@ -58,6 +58,16 @@ uint16_t ServerApp::port() const { return impl_->port; }
 const std::string& ServerApp::tls_cert_path() const { return impl_->cert_path; }
 const std::string& ServerApp::initial_admin_password() const { return impl_->admin_password; }
 
+namespace {
+constexpr const char* kLivePath = "/api/v1/live";
+}  // namespace
+
+std::vector<std::string> ServerApp::Routes() const {
+  std::vector<std::string> out = impl_->router.Routes();
+  out.push_back(std::string("GET ") + kLivePath);
+  return out;
+}
+
 Status ServerApp::Start(const ServerConfig& config) {
   Impl& d = *impl_;
   std::error_code ec;
@@ -162,7 +172,7 @@ Status ServerApp::Start(const ServerConfig& config) {
         opts.web_root);
   }
   d.server = std::make_unique<http::HttpsServer>(d.io, *tls, d.router, opts);
-  d.server->AddWebSocket("/api/v1/live", [&d](http::Request& r) { return d.api->OpenLive(r); });
+  d.server->AddWebSocket(kLivePath, [&d](http::Request& r) { return d.api->OpenLive(r); });
   auto port = d.server->Listen(config.listen_address, config.listen_port);
   if (!port) return port.error();
   d.port = *port;

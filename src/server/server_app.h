@@ -53,6 +53,8 @@ class ServerApp {
   const std::string& tls_cert_path() const;
   // The first-login password when this start created the administrator, else "".
   const std::string& initial_admin_password() const;
+  // Every route the server answers, as "METHOD /pattern", the WebSocket's included.
+  std::vector<std::string> Routes() const;
 
  private:
   struct Impl;
