@@ -587,6 +587,51 @@ TEST_F(EngineTest, BlocksOfTheFirstLayoutAreMovedIntoTheRowidTable) {
   EXPECT_EQ(sql->Text(0).find("WITHOUT ROWID"), std::string::npos) << sql->Text(0);
 }
 
+// historian.db as the engine wrote it before references: a rowid blocks table without
+// ref_mask. The column is added at open; old blocks read, merge and reopen as before.
+TEST_F(EngineTest, BlocksWithoutTheReferenceColumnGainIt) {
+  fs::create_directories(dir_);
+  auto a = Series(3, kT0, 50, 6);
+  {
+    auto db = SqliteDb::Open((dir_ / "historian.db").string(), 65536);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)
+                    ->Exec("CREATE TABLE blocks (signal_id INTEGER NOT NULL, start_ms INTEGER NOT"
+                           " NULL, end_ms INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT"
+                           " NULL, PRIMARY KEY (signal_id, start_ms))")
+                    .ok());
+    std::vector<int64_t> ts;
+    std::vector<double> values;
+    std::vector<Quality> quality;
+    for (const auto& s : a) {
+      ts.push_back(s.ts_ms);
+      values.push_back(s.value);
+      quality.push_back(s.quality);
+    }
+    auto data = EncodeStoredBlock(ts, values, quality);
+    ASSERT_TRUE(data);
+    auto st = (*db)->Prepare("INSERT INTO blocks VALUES (3, ?1, ?2, ?3, ?4)");
+    ASSERT_TRUE(st);
+    st->Bind(1, ts.front()).Bind(2, ts.back()).Bind(3, int64_t{50}).BindBlob(4, *data);
+    ASSERT_TRUE(st->Run().ok());
+  }
+  Open();
+  ExpectSame(All(3), a);
+  std::vector<StoredSample> late = {{3, kT0 + 500, 7.0, Quality::kGood}};
+  ASSERT_TRUE(engine_->Append(late).ok());
+  ASSERT_TRUE(engine_->Checkpoint().ok());
+  Open();
+  EXPECT_EQ(All(3).size(), 51u);
+  engine_.reset();
+  auto db = SqliteDb::Open((dir_ / "historian.db").string());
+  ASSERT_TRUE(db);
+  auto col =
+      (*db)->Prepare("SELECT COUNT(*) FROM pragma_table_info('blocks') WHERE name = 'ref_mask'");
+  ASSERT_TRUE(col);
+  ASSERT_TRUE(col->Step().value_or(false));
+  EXPECT_EQ(col->Int(0), 1);
+}
+
 // A seal whose transaction fails half-way (here: a trigger refuses the rollups after the blocks
 // were written) must leave its samples in the head, for queries and for the next checkpoint.
 TEST_F(EngineTest, AFailedSealKeepsItsSamplesInTheHead) {
