@@ -851,11 +851,8 @@ Result<size_t> Engine::DetachReferencesLocked(int64_t signal, int64_t from_ms, i
       std::string fresh = data;
       int64_t fresh_mask = mask & ~(int64_t{1} << off);
       if (block) {
-        // The signal's codec when it has one since open, else a search.
-        auto hint = codec_hints_.find(above);
-        auto alone = EncodeStoredBlock(
-            block->ts_ms, block->values, block->quality,
-            hint == codec_hints_.end() ? std::nullopt : std::optional(hint->second.codec));
+        auto alone = EncodeStoredBlock(block->ts_ms, block->values, block->quality,
+                                       codec_hints_[above].codec);
         if (!alone) return Fail(alone.error());
         fresh = std::move(*alone);
         fresh_mask = 0;

@@ -190,13 +190,14 @@ class Engine final : public SampleStore {
     int64_t window = 0;
     Point last{};
   };
-  // Per signal: the codec that won the last full search, and blocks encoded since; the
-  // references that won it (empty: the signal stands alone) and their residuals' codec.
+  // Per signal: the codec that won the last full search (none before the first), and blocks
+  // encoded since; the references that won it (empty: the signal stands alone) and their
+  // residuals' codec.
   struct CodecHint {
-    StoredCodec codec;
+    std::optional<StoredCodec> codec;
     int blocks_since_search = 0;
     std::vector<int64_t> ref_offsets;
-    StoredCodec residual_codec;
+    std::optional<StoredCodec> residual_codec;
   };
   // A window a seal of the open transaction stored in one block: its samples, a candidate
   // reference for the signals above it sealed after it (codec/reference.h), if it stands alone.

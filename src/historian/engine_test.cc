@@ -55,6 +55,40 @@ class EngineTest : public ::testing::Test {
     return r ? *r : std::vector<StoredSample>{};
   }
 
+  // historian.db with a blocks table of the five first columns (`options`: " WITHOUT ROWID" for
+  // the very first layout) holding `samples` (one signal) as one block.
+  void WriteFirstLayoutBlocks(const char* options, int page_size,
+                              const std::vector<StoredSample>& samples) {
+    fs::create_directories(dir_);
+    auto db = SqliteDb::Open((dir_ / "historian.db").string(), page_size);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)
+                    ->Exec(std::string("CREATE TABLE blocks (signal_id INTEGER NOT NULL, start_ms"
+                                       " INTEGER NOT NULL, end_ms INTEGER NOT NULL, count INTEGER"
+                                       " NOT NULL, data BLOB NOT NULL, PRIMARY KEY (signal_id,"
+                                       " start_ms))") +
+                           options)
+                    .ok());
+    std::vector<int64_t> ts;
+    std::vector<double> values;
+    std::vector<Quality> quality;
+    for (const auto& s : samples) {
+      ts.push_back(s.ts_ms);
+      values.push_back(s.value);
+      quality.push_back(s.quality);
+    }
+    auto data = EncodeStoredBlock(ts, values, quality);
+    ASSERT_TRUE(data);
+    auto st = (*db)->Prepare("INSERT INTO blocks VALUES (?1, ?2, ?3, ?4, ?5)");
+    ASSERT_TRUE(st);
+    st->Bind(1, samples.front().signal_id)
+        .Bind(2, ts.front())
+        .Bind(3, ts.back())
+        .Bind(4, static_cast<int64_t>(ts.size()))
+        .BindBlob(5, *data);
+    ASSERT_TRUE(st->Run().ok());
+  }
+
  public:
   // n samples of `signal` at 1 s from `t0`, values from a seeded walk of float32s.
   static std::vector<StoredSample> Series(int64_t signal, int64_t t0, int n, uint32_t seed) {
@@ -546,31 +580,8 @@ TEST_F(EngineTest, ADamagedBlockIsSetAsideAndTheWindowTakesNewSamples) {
 
 TEST_F(EngineTest, BlocksOfTheFirstLayoutAreMovedIntoTheRowidTable) {
   // historian.db as the first engine version wrote it: blocks in a WITHOUT ROWID table.
-  fs::create_directories(dir_);
   auto a = Series(3, kT0, 90, 4);
-  {
-    auto db = SqliteDb::Open((dir_ / "historian.db").string());
-    ASSERT_TRUE(db);
-    ASSERT_TRUE((*db)
-                    ->Exec("CREATE TABLE blocks (signal_id INTEGER NOT NULL, start_ms INTEGER NOT"
-                           " NULL, end_ms INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT"
-                           " NULL, PRIMARY KEY (signal_id, start_ms)) WITHOUT ROWID")
-                    .ok());
-    std::vector<int64_t> ts;
-    std::vector<double> values;
-    std::vector<Quality> quality;
-    for (const auto& s : a) {
-      ts.push_back(s.ts_ms);
-      values.push_back(s.value);
-      quality.push_back(s.quality);
-    }
-    auto data = EncodeStoredBlock(ts, values, quality);
-    ASSERT_TRUE(data);
-    auto st = (*db)->Prepare("INSERT INTO blocks VALUES (3, ?1, ?2, ?3, ?4)");
-    ASSERT_TRUE(st);
-    st->Bind(1, ts.front()).Bind(2, ts.back()).Bind(3, int64_t{90}).BindBlob(4, *data);
-    ASSERT_TRUE(st->Run().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteFirstLayoutBlocks(" WITHOUT ROWID", 0, a));
   Open();
   ExpectSame(All(3), a);
   // Still there after a merge into the moved block and a reopen.
@@ -590,31 +601,8 @@ TEST_F(EngineTest, BlocksOfTheFirstLayoutAreMovedIntoTheRowidTable) {
 // historian.db as the engine wrote it before references: a rowid blocks table without
 // ref_mask. The column is added at open; old blocks read, merge and reopen as before.
 TEST_F(EngineTest, BlocksWithoutTheReferenceColumnGainIt) {
-  fs::create_directories(dir_);
   auto a = Series(3, kT0, 50, 6);
-  {
-    auto db = SqliteDb::Open((dir_ / "historian.db").string(), 65536);
-    ASSERT_TRUE(db);
-    ASSERT_TRUE((*db)
-                    ->Exec("CREATE TABLE blocks (signal_id INTEGER NOT NULL, start_ms INTEGER NOT"
-                           " NULL, end_ms INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT"
-                           " NULL, PRIMARY KEY (signal_id, start_ms))")
-                    .ok());
-    std::vector<int64_t> ts;
-    std::vector<double> values;
-    std::vector<Quality> quality;
-    for (const auto& s : a) {
-      ts.push_back(s.ts_ms);
-      values.push_back(s.value);
-      quality.push_back(s.quality);
-    }
-    auto data = EncodeStoredBlock(ts, values, quality);
-    ASSERT_TRUE(data);
-    auto st = (*db)->Prepare("INSERT INTO blocks VALUES (3, ?1, ?2, ?3, ?4)");
-    ASSERT_TRUE(st);
-    st->Bind(1, ts.front()).Bind(2, ts.back()).Bind(3, int64_t{50}).BindBlob(4, *data);
-    ASSERT_TRUE(st->Run().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteFirstLayoutBlocks("", 65536, a));
   Open();
   ExpectSame(All(3), a);
   std::vector<StoredSample> late = {{3, kT0 + 500, 7.0, Quality::kGood}};

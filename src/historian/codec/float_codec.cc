@@ -8,15 +8,13 @@
 #include "historian/codec/bit_stream.h"
 #include "historian/codec/block_format.h"
 #include "historian/codec/int_codec.h"
+#include "historian/codec/ordered.h"
 #include "historian/codec/rans_int_codec.h"
 #include "wire/coding.h"
 
 namespace wattline::historian::codec {
 namespace {
 
-inline uint64_t WidthMask(int width) {
-  return width == 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
-}
 // Leading zeros of a nonzero `x` within `width` bits.
 inline int Leading(uint64_t x, int width) { return std::countl_zero(x) - (64 - width); }
 inline int Trailing(uint64_t x) { return std::countr_zero(x); }
@@ -351,19 +349,6 @@ Status DecodeChimp128(std::string_view in, size_t n, int width, std::vector<uint
 
 // ---------------------------------------------------------------------------------------------
 // Ordered integers
-
-namespace {
-// Positive patterns get the sign bit set, negative ones are inverted: unsigned order of the
-// results is the numeric order of the values (-0.0 just below +0.0, NaNs at the ends).
-inline uint64_t ToOrdered(uint64_t w, int width) {
-  const uint64_t sign = uint64_t{1} << (width - 1);
-  return (w & sign) ? (~w & WidthMask(width)) : (w | sign);
-}
-inline uint64_t FromOrdered(uint64_t u, int width) {
-  const uint64_t sign = uint64_t{1} << (width - 1);
-  return (u & sign) ? (u & ~sign) : (~u & WidthMask(width));
-}
-}  // namespace
 
 void EncodeOrderedInt(std::span<const uint64_t> words, int width, std::string* out) {
   std::vector<uint64_t> u(words.size());

@@ -4,16 +4,15 @@
 #include <cmath>
 #include <limits>
 
+#include "historian/codec/ordered.h"
+
 namespace wattline::historian::codec {
 namespace {
 
-// float32 patterns in sort order: negative values reversed below the positive ones.
-uint32_t Ordered(float f) {
-  const auto u = std::bit_cast<uint32_t>(f);
-  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-}
-float Unordered(uint32_t o) {
-  return std::bit_cast<float>((o & 0x80000000u) ? (o & 0x7fffffffu) : ~o);
+// float32 patterns in sort order (ordered.h).
+int64_t Ordered(float f) { return static_cast<int64_t>(ToOrdered(std::bit_cast<uint32_t>(f), 32)); }
+float Unordered(int64_t o) {
+  return std::bit_cast<float>(static_cast<uint32_t>(FromOrdered(static_cast<uint64_t>(o), 32)));
 }
 
 double Mean(std::span<const double> v) {
@@ -137,12 +136,11 @@ Status ApplyReferenceResiduals(std::span<const double> coeffs, ReferenceColumns 
     if (!(r >= -kSpan && r <= kSpan) || r != std::trunc(r)) {
       return DataLoss("referenced block: residual is not an integer within +-(2^32 - 1)");
     }
-    const int64_t o = static_cast<int64_t>(Ordered(PredictFromReferences(coeffs, refs, i))) +
-                      static_cast<int64_t>(r);
+    const int64_t o = Ordered(PredictFromReferences(coeffs, refs, i)) + static_cast<int64_t>(r);
     if (o < 0 || o > static_cast<int64_t>(UINT32_MAX)) {
       return DataLoss("referenced block: residual leads outside the float32 patterns");
     }
-    values[i] = static_cast<double>(Unordered(static_cast<uint32_t>(o)));
+    values[i] = static_cast<double>(Unordered(o));
   }
   return Status::Ok();
 }
