@@ -48,10 +48,18 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   // "invalid_argument: bad CRC in frame".
   std::string ToString() const;
+  // A machine-readable refinement of the code for clients that must act on it (the API's
+  // "reason", e.g. "totp_required"); empty for most errors.
+  const std::string& reason() const { return reason_; }
+  Status&& WithReason(std::string reason) && {
+    reason_ = std::move(reason);
+    return std::move(*this);
+  }
 
  private:
   Code code_ = Code::kOk;
   std::string message_;
+  std::string reason_;
 };
 
 inline Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }

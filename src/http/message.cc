@@ -37,6 +37,7 @@ Response Response::Json(const nlohmann::json& j, unsigned status) {
 
 Response Response::Error(const Status& s) {
   nlohmann::json j = {{"error", {{"code", CodeName(s.code())}, {"message", s.message()}}}};
+  if (!s.reason().empty()) j["error"]["reason"] = s.reason();
   return Json(j, HttpStatusFor(s.code()));
 }
 

@@ -5,8 +5,6 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
-#include "server/password.h"
-
 namespace wattline::server {
 namespace bhttp = boost::beast::http;
 using http::Request;
@@ -14,7 +12,6 @@ using http::Response;
 using nlohmann::json;
 
 namespace {
-constexpr char kCookie[] = "wl_session";
 
 Result<int64_t> IntParam(const std::map<std::string, std::string>& params, const std::string& name,
                          std::optional<int64_t> fallback = std::nullopt) {
@@ -42,12 +39,6 @@ json SignalJson(const SignalInfo& s) {
           {"kind", KindName(s.kind)}};
 }
 
-json SessionJson(const Session& s) {
-  return {{"username", s.username},
-          {"role", s.role},
-          {"tenant", {{"id", s.tenant_id}, {"name", s.tenant_name}}}};
-}
-
 json Num(double v) { return std::isfinite(v) ? json(v) : json(); }
 }  // namespace
 
@@ -56,9 +47,6 @@ void Api::Register(http::Router& router) {
   // checks it against the routes.
   router.Add(bhttp::verb::get, "/api/v1/openapi.json",
              [doc = nlohmann::json::parse(kOpenApiJson)](Request&) { return Response::Json(doc); });
-  router.Add(bhttp::verb::post, "/api/v1/login", [this](Request& r) { return Login(r); });
-  router.Add(bhttp::verb::post, "/api/v1/logout", [this](Request& r) { return Logout(r); });
-  router.Add(bhttp::verb::get, "/api/v1/me", [this](Request& r) { return Me(r); });
   router.Add(bhttp::verb::get, "/api/v1/meters", [this](Request& r) { return Meters(r); });
   router.Add(bhttp::verb::get, "/api/v1/signals", [this](Request& r) { return Signals(r); });
   router.Add(bhttp::verb::get, "/api/v1/latest", [this](Request& r) { return Latest(r); });
@@ -80,65 +68,8 @@ Result<std::vector<SignalInfo>> Api::SignalsOfQuery(const Session& session, cons
   return catalog_.ListSignals(session.tenant_id, meter);
 }
 
-Result<Session> Api::Authenticate(const Request& req, bool state_changing) {
-  auto s = sessions_.Find(req.Cookie(kCookie));
-  if (!s) return s;
-  // SameSite=Strict already keeps cross-site requests cookie-less; the custom header is a
-  // second line that a cross-site form cannot send.
-  if (state_changing && req.Header("X-Requested-With") != "wattline") {
-    return Fail(PermissionDenied("missing X-Requested-With header"));
-  }
-  return s;
-}
-
-Response Api::Login(Request& req) {
-  json body = json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
-  if (!body.is_object() || !body.contains("username") || !body.contains("password") ||
-      !body["username"].is_string() || !body["password"].is_string()) {
-    return Response::Error(InvalidArgument("expected {\"username\": ..., \"password\": ...}"));
-  }
-  const std::string username = body["username"];
-  const std::string password = body["password"];
-  if (Status s = sessions_.LoginAllowed(username); !s.ok()) {
-    spdlog::warn("login for '{}' from {} refused: locked after repeated failures", username,
-                 req.remote);
-    return Response::Error(s);
-  }
-  auto user = catalog_.FindUser(username);
-  // Hash even for unknown users so that timing does not reveal which user names exist.
-  static const std::string dummy = HashPassword("wattline-dummy").value_or("");
-  bool ok = VerifyPassword(password, user ? user->password_hash : dummy) && user.has_value();
-  if (!ok) {
-    sessions_.LoginFailed(username);
-    spdlog::warn("failed login for '{}' from {}", username, req.remote);
-    return Response::Error(Unauthenticated("wrong user name or password"));
-  }
-  sessions_.LoginSucceeded(username);
-  Session s{user->id, user->tenant_id, user->tenant_name, user->username, user->role, {}, {}};
-  std::string token = sessions_.Create(s);
-  spdlog::info("user '{}' logged in from {}", username, req.remote);
-  Response r = Response::Json(SessionJson(s));
-  r.SetSessionCookie(kCookie, token);
-  return r;
-}
-
-Response Api::Logout(Request& req) {
-  auto s = Authenticate(req, true);
-  if (!s) return Response::Error(s.error());
-  sessions_.Remove(req.Cookie(kCookie));
-  Response r = Response::NoContent();
-  r.SetSessionCookie(kCookie, "");
-  return r;
-}
-
-Response Api::Me(Request& req) {
-  auto s = Authenticate(req, false);
-  if (!s) return Response::Error(s.error());
-  return Response::Json(SessionJson(*s));
-}
-
 Response Api::Meters(Request& req) {
-  auto s = Authenticate(req, false);
+  auto s = guard_.Check(req, Role::kViewer, Access::kRead);
   if (!s) return Response::Error(s.error());
   auto devices = catalog_.ListDevices(s->tenant_id);
   if (!devices) return Response::Error(devices.error());
@@ -158,7 +89,7 @@ Response Api::Meters(Request& req) {
 }
 
 Response Api::Signals(Request& req) {
-  auto s = Authenticate(req, false);
+  auto s = guard_.Check(req, Role::kViewer, Access::kRead);
   if (!s) return Response::Error(s.error());
   auto signals = SignalsOfQuery(*s, req);
   if (!signals) return Response::Error(signals.error());
@@ -168,7 +99,7 @@ Response Api::Signals(Request& req) {
 }
 
 Response Api::Latest(Request& req) {
-  auto s = Authenticate(req, false);
+  auto s = guard_.Check(req, Role::kViewer, Access::kRead);
   if (!s) return Response::Error(s.error());
   auto signals = SignalsOfQuery(*s, req);
   if (!signals) return Response::Error(signals.error());
@@ -192,7 +123,7 @@ Response Api::Latest(Request& req) {
 }
 
 Response Api::History(Request& req) {
-  auto s = Authenticate(req, false);
+  auto s = guard_.Check(req, Role::kViewer, Access::kRead);
   if (!s) return Response::Error(s.error());
   auto id = IntParam(req.path_params, "id");
   auto from = IntParam(req.query, "from");
@@ -219,7 +150,7 @@ Response Api::History(Request& req) {
 }
 
 Response Api::Chart(Request& req) {
-  auto s = Authenticate(req, false);
+  auto s = guard_.Check(req, Role::kViewer, Access::kRead);
   if (!s) return Response::Error(s.error());
   auto id = IntParam(req.path_params, "id");
   auto from = IntParam(req.query, "from");
@@ -242,7 +173,7 @@ Response Api::Chart(Request& req) {
 }
 
 Response Api::Aggregates(Request& req) {
-  auto s = Authenticate(req, false);
+  auto s = guard_.Check(req, Role::kViewer, Access::kRead);
   if (!s) return Response::Error(s.error());
   auto id = IntParam(req.path_params, "id");
   auto from = IntParam(req.query, "from");
@@ -285,7 +216,7 @@ Response Api::Aggregates(Request& req) {
 }
 
 Result<http::WebSocketOpen> Api::OpenLive(Request& req) {
-  auto s = sessions_.Find(req.Cookie(kCookie));
+  auto s = guard_.Check(req, Role::kViewer, Access::kRead);
   if (!s) return Fail(s.error());
   int64_t tenant = s->tenant_id;
   return http::WebSocketOpen([this, tenant](std::shared_ptr<http::WebSocketSession> ws) {

@@ -6,6 +6,7 @@
 #include "historian/engine.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "server/access.h"
 #include "server/catalog.h"
 #include "server/live_hub.h"
 #include "server/sessions.h"
@@ -17,22 +18,16 @@ extern const std::string_view kOpenApiJson;
 
 class Api {
  public:
-  Api(Catalog& catalog, historian::Engine& store, SessionStore& sessions, LiveHub& hub)
-      : catalog_(catalog), store_(store), sessions_(sessions), hub_(hub) {}
+  Api(Catalog& catalog, historian::Engine& store, Guard& guard, LiveHub& hub)
+      : catalog_(catalog), store_(store), guard_(guard), hub_(hub) {}
 
   void Register(http::Router& router);
   // The handler for GET /api/v1/live.
   Result<http::WebSocketOpen> OpenLive(http::Request& req);
-  // The request's session; kUnauthenticated without one. With `state_changing`, also requires
-  // the CSRF header (kPermissionDenied without it). Used by other handlers (server/claims.h).
-  Result<Session> Authenticate(const http::Request& req, bool state_changing);
 
  private:
   // The tenant's signals, or one meter's with ?meter=ID.
   Result<std::vector<SignalInfo>> SignalsOfQuery(const Session& session, const http::Request& req);
-  http::Response Login(http::Request& req);
-  http::Response Logout(http::Request& req);
-  http::Response Me(http::Request& req);
   http::Response Meters(http::Request& req);
   http::Response Signals(http::Request& req);
   http::Response Latest(http::Request& req);
@@ -42,7 +37,7 @@ class Api {
 
   Catalog& catalog_;
   historian::Engine& store_;
-  SessionStore& sessions_;
+  Guard& guard_;
   LiveHub& hub_;
 };
 

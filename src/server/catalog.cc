@@ -33,6 +33,33 @@ CREATE TABLE connector_claims (uuid TEXT PRIMARY KEY, code TEXT NOT NULL UNIQUE,
   announced_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,
   connector_id INTEGER REFERENCES connectors(id), claimed_ms INTEGER);
 )sql",
+    // Accounts (issue 6): password state, two-factor login, preferences; the first user becomes
+    // the system administrator; tenant security settings, the audit log and dashboards.
+    R"sql(
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN password_changed_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_pending TEXT;
+ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN locale TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN last_login_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET role = 'system' WHERE id = (SELECT min(id) FROM users);
+CREATE TABLE password_history (user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  password_hash TEXT NOT NULL, changed_ms INTEGER NOT NULL);
+CREATE INDEX password_history_user ON password_history (user_id, changed_ms);
+CREATE TABLE recovery_codes (user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  code_hash TEXT NOT NULL, used_ms INTEGER);
+CREATE TABLE tenant_settings (tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id),
+  security TEXT NOT NULL);
+CREATE TABLE audit_log (id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, tenant_id INTEGER,
+  user_id INTEGER, username TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+  before TEXT, after TEXT, remote TEXT NOT NULL);
+CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id);
+CREATE TABLE dashboards (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,
+  shared INTEGER NOT NULL DEFAULT 0, layout TEXT NOT NULL, updated_ms INTEGER NOT NULL);
+)sql",
 };
 
 Result<int64_t> QueryInt(SqliteDb& db, const std::string& sql) {
@@ -100,29 +127,6 @@ Result<int64_t> Catalog::EnsureSite(int64_t tenant_id, const std::string& name) 
 }
 
 Result<int64_t> Catalog::UserCount() { return QueryInt(*db_, "SELECT count(*) FROM users"); }
-
-Result<int64_t> Catalog::CreateUser(int64_t tenant_id, const std::string& username,
-                                    const std::string& password_hash, const std::string& role) {
-  if (FindUser(username)) return Fail(Status(Code::kAlreadyExists, "user " + username + " exists"));
-  auto st = db_->Prepare(
-      "INSERT INTO users (tenant_id, username, password_hash, role) VALUES (?1, ?2, ?3, ?4)");
-  if (!st) return Fail(st.error());
-  st->Bind(1, tenant_id).Bind(2, username).Bind(3, password_hash).Bind(4, role);
-  if (Status s = st->Run(); !s.ok()) return Fail(s);
-  return db_->LastInsertId();
-}
-
-Result<User> Catalog::FindUser(const std::string& username) {
-  auto st = db_->Prepare(
-      "SELECT u.id, u.tenant_id, t.name, u.username, u.password_hash, u.role FROM users u"
-      " JOIN tenants t ON t.id = u.tenant_id WHERE u.username = ?1");
-  if (!st) return Fail(st.error());
-  st->Bind(1, username);
-  auto row = st->Step();
-  if (!row) return Fail(row.error());
-  if (!*row) return Fail(NotFound("no user " + username));
-  return User{st->Int(0), st->Int(1), st->Text(2), st->Text(3), st->Text(4), st->Text(5)};
-}
 
 Status Catalog::UpsertConnector(int64_t tenant_id, int64_t site_id, const std::string& name,
                                 const std::string& token_hash) {

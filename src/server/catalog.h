@@ -1,4 +1,4 @@
-// Catalog: the server's configuration data model in SQLite: tenants, sites, users, connectors,
+// Catalog: the server's configuration data model in SQLite: tenants, sites, connectors,
 // devices (meters) and signals, each with a stable integer id. Every lookup that serves a user
 // takes the caller's tenant id and never returns another tenant's rows.
 // Thread-safety: not thread-safe; the server uses it from its single I/O thread.
@@ -15,15 +15,6 @@
 #include "historian/sqlite_db.h"
 
 namespace wattline::server {
-
-struct User {
-  int64_t id = 0;
-  int64_t tenant_id = 0;
-  std::string tenant_name;
-  std::string username;
-  std::string password_hash;
-  std::string role;  // viewer, operator, engineer, administrator
-};
 
 struct Connector {
   int64_t id = 0;
@@ -78,12 +69,8 @@ class Catalog {
   Result<int64_t> EnsureTenant(const std::string& name);
   Result<int64_t> EnsureSite(int64_t tenant_id, const std::string& name);
 
+  // Users live in server/accounts.h; this counts them for the first start.
   Result<int64_t> UserCount();
-  // kAlreadyExists when the username is taken.
-  Result<int64_t> CreateUser(int64_t tenant_id, const std::string& username,
-                             const std::string& password_hash, const std::string& role);
-  // kNotFound when there is no such user.
-  Result<User> FindUser(const std::string& username);
 
   // Creates or updates a connector credential (only the token's hash is stored).
   Status UpsertConnector(int64_t tenant_id, int64_t site_id, const std::string& name,

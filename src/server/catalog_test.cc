@@ -66,16 +66,6 @@ TEST_F(CatalogTest, UnknownConnectorTokenIsUnauthenticated) {
   EXPECT_EQ(catalog_->FindConnectorByTokenHash("nope").error().code(), Code::kUnauthenticated);
 }
 
-TEST_F(CatalogTest, DuplicateUserIsRefused) {
-  auto t = catalog_->EnsureTenant("default");
-  ASSERT_TRUE(catalog_->CreateUser(*t, "admin", "h", "administrator"));
-  EXPECT_EQ(catalog_->CreateUser(*t, "admin", "h", "administrator").error().code(),
-            Code::kAlreadyExists);
-  auto u = catalog_->FindUser("admin");
-  ASSERT_TRUE(u);
-  EXPECT_EQ(u->tenant_name, "default");
-}
-
 TEST_F(CatalogTest, ConnectorAckPersistsAcrossReopen) {
   Connector a = AddConnector("a", "edge-a");
   ASSERT_TRUE(catalog_->SetConnectorAck(a.id, 42, 5).ok());

@@ -116,7 +116,7 @@ struct Claims::Pending {
 };
 
 Claims::Claims(Catalog& catalog, Authenticator authenticate, TimeSource& time,
-               std::string server_fingerprint, ClaimsOptions options)
+               std::string server_fingerprint, ClaimsOptions options, AuditTrail* audit)
     : catalog_(catalog),
       authenticate_(std::move(authenticate)),
       time_(time),
@@ -124,7 +124,8 @@ Claims::Claims(Catalog& catalog, Authenticator authenticate, TimeSource& time,
       options_(options),
       announce_limit_(time, options.announce_burst, options.announce_refill),
       poll_limit_(time, options.poll_burst, options.poll_refill),
-      claim_failure_limit_(time, options.claim_failures, options.claim_failure_refill) {}
+      claim_failure_limit_(time, options.claim_failures, options.claim_failure_refill),
+      audit_(audit) {}
 
 void Claims::Register(http::Router& router) {
   router.Add(bhttp::verb::post, "/api/v1/claims", [this](Request& r) { return Announce(r); });
@@ -274,12 +275,10 @@ Response Claims::Poll(Request& req) {
 }
 
 Response Claims::Claim(Request& req) {
-  auto session = authenticate_(req, true);
-  if (!session) return Response::Error(session.error());
-  if (session->role != "administrator") {
-    spdlog::warn("claims: user '{}' ({}) may not claim connectors", session->username,
-                 session->role);
-    return Response::Error(PermissionDenied("only administrators may claim connectors"));
+  auto session = authenticate_(req, Role::kEngineer, Access::kWrite);
+  if (!session) {
+    spdlog::warn("claims: claim from {} refused: {}", req.remote, session.error().ToString());
+    return Response::Error(session.error());
   }
   const std::string limit_key = "user:" + std::to_string(session->user_id);
   if (!claim_failure_limit_.WouldAllow(limit_key)) {
@@ -355,20 +354,22 @@ Response Claims::Claim(Request& req) {
   }
   spdlog::info("claims: user '{}' claimed connector {} as '{}' for tenant '{}', site '{}'",
                session->username, pending->uuid, connector_name, session->tenant_name, site->name);
-  return Response::Json({{"id", connector_id},
-                         {"name", connector_name},
-                         {"uuid", pending->uuid},
-                         {"version", pending->version},
-                         {"tenant", {{"id", session->tenant_id}, {"name", session->tenant_name}}},
-                         {"site", {{"id", site->id}, {"name", site->name}}},
-                         {"claimed_at_ms", now},
-                         {"last_seen_ms", nullptr},
-                         {"server_fingerprint", server_fingerprint_}},
-                        201);
+  json out = {{"id", connector_id},
+              {"name", connector_name},
+              {"uuid", pending->uuid},
+              {"version", pending->version},
+              {"tenant", {{"id", session->tenant_id}, {"name", session->tenant_name}}},
+              {"site", {{"id", site->id}, {"name", site->name}}},
+              {"claimed_at_ms", now},
+              {"last_seen_ms", nullptr},
+              {"server_fingerprint", server_fingerprint_}};
+  if (audit_)
+    audit_->Record(*session, req, "connector_claimed", "connector " + connector_name, nullptr, out);
+  return Response::Json(out, 201);
 }
 
 Response Claims::List(Request& req) {
-  auto session = authenticate_(req, false);
+  auto session = authenticate_(req, Role::kViewer, Access::kRead);
   if (!session) return Response::Error(session.error());
   auto connectors = catalog_.ListConnectors(session->tenant_id);
   if (!connectors) return Response::Error(connectors.error());

@@ -18,6 +18,8 @@
 #include "core/status.h"
 #include "core/time.h"
 #include "http/router.h"
+#include "server/access.h"
+#include "server/accounts_api.h"
 #include "server/catalog.h"
 #include "server/sessions.h"
 
@@ -55,8 +57,9 @@ inline constexpr std::string_view kClaimCodeAlphabet = "23456789ABCDEFGHJKLMNPQR
 // not one. Accepts lower case, '-' and spaces ("abcd-efgh", "ABCD EFGH").
 std::optional<std::string> NormalizeClaimCode(std::string_view code);
 
-// Checks a request's session (and, when state_changing, the CSRF header): Api::Authenticate.
-using Authenticator = std::function<Result<Session>(const http::Request&, bool state_changing)>;
+// Checks a request's session, role and (for writes) CSRF header: Guard::Check.
+using Authenticator =
+    std::function<Result<Session>(const http::Request&, Role min_role, Access access)>;
 
 struct ClaimsOptions {
   // A pending claim lives this long after the connector's last announcement; an accepted one
@@ -75,8 +78,9 @@ class Claims {
  public:
   // REQUIRES: `catalog` and `time` outlive this object. `server_fingerprint` is the SHA-256
   // fingerprint of the server's TLS certificate, shown to the administrator for comparison.
+  // `audit` (may be null) records every accepted claim.
   Claims(Catalog& catalog, Authenticator authenticate, TimeSource& time,
-         std::string server_fingerprint, ClaimsOptions options = {});
+         std::string server_fingerprint, ClaimsOptions options = {}, AuditTrail* audit = nullptr);
 
   // Adds the four routes below.
   void Register(http::Router& router);
@@ -86,7 +90,7 @@ class Claims {
   // GET /api/v1/claims/{uuid} (connector, header X-Claim-Secret): the claim's state; once
   // accepted, a fresh credential (each such poll replaces the previous one).
   http::Response Poll(http::Request& req);
-  // POST /api/v1/connectors/claim (administrator session + CSRF header): accept a claim.
+  // POST /api/v1/connectors/claim (engineer session + CSRF header): accept a claim.
   http::Response Claim(http::Request& req);
   // GET /api/v1/connectors (session): the tenant's connectors.
   http::Response List(http::Request& req);
@@ -105,6 +109,7 @@ class Claims {
   RateLimiter announce_limit_;
   RateLimiter poll_limit_;
   RateLimiter claim_failure_limit_;
+  AuditTrail* audit_;
 };
 
 }  // namespace wattline::server

@@ -47,7 +47,7 @@ class ClaimsTest : public ::testing::Test {
 
   void MakeClaims(ClaimsOptions options) {
     // Sessions are named by a test header: "admin-a", "viewer-a", "admin-b"; no header = none.
-    auto auth = [this](const http::Request& r, bool) -> Result<Session> {
+    auto auth = [this](const http::Request& r, Role min_role, Access) -> Result<Session> {
       std::string who = r.Header("X-Test-User");
       if (who.empty()) return Fail(Unauthenticated("not logged in"));
       Session s;
@@ -56,6 +56,7 @@ class ClaimsTest : public ::testing::Test {
       s.role = who.rfind("admin", 0) == 0 ? "administrator" : "viewer";
       s.tenant_id = who.back() == 'a' ? tenant_a_ : tenant_b_;
       s.tenant_name = who.back() == 'a' ? "a" : "b";
+      if (RoleOf(s.role) < min_role) return Fail(PermissionDenied("role"));
       return s;
     };
     claims_ = std::make_unique<Claims>(*catalog_, auth, time_, "AB:CD", options);

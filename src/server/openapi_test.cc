@@ -67,6 +67,11 @@ TEST(OpenApiTest, OperationsAreCompleteAndReferencesResolve) {
       ASSERT_TRUE(op.contains("operationId")) << where;
       EXPECT_TRUE(ids.insert(op.at("operationId").get<std::string>()).second) << where;
       EXPECT_FALSE(op.value("summary", "").empty()) << where;
+      // Who may call it: what integration.access checks against the running server.
+      static const std::set<std::string> kRoles = {"public",        "connector", "session",
+                                                   "viewer",        "operator",  "engineer",
+                                                   "administrator", "system"};
+      EXPECT_TRUE(kRoles.count(op.value("x-wattline-role", ""))) << where << ": x-wattline-role";
       ASSERT_TRUE(op.contains("responses") && !op.at("responses").empty()) << where;
       // Every {name} of the path is a declared path parameter.
       for (size_t open = path.find('{'); open != std::string::npos;

@@ -19,9 +19,11 @@
 #include "historian/engine.h"
 #include "http/server.h"
 #include "http/tls.h"
+#include "server/accounts_api.h"
 #include "server/api.h"
 #include "server/catalog.h"
 #include "server/claims.h"
+#include "server/dashboards.h"
 #include "server/ingest.h"
 #include "server/password.h"
 
@@ -34,6 +36,11 @@ struct ServerApp::Impl {
   std::unique_ptr<Catalog> catalog;
   std::unique_ptr<historian::Engine> store;
   std::unique_ptr<SessionStore> sessions;
+  std::unique_ptr<Accounts> accounts;
+  std::unique_ptr<Guard> guard;
+  std::unique_ptr<AuditTrail> audit;
+  std::unique_ptr<AccountsApi> accounts_api;
+  std::unique_ptr<Dashboards> dashboards;
   LiveHub hub;
   std::unique_ptr<Ingest> ingest;
   std::unique_ptr<Api> api;
@@ -105,6 +112,7 @@ Status ServerApp::Start(const ServerConfig& config) {
     return s;
   }
 
+  d.accounts = std::make_unique<Accounts>(d.catalog->db());
   auto tenant = d.catalog->EnsureTenant("default");
   if (!tenant) return tenant.error();
   auto users = d.catalog->UserCount();
@@ -114,7 +122,10 @@ Status ServerApp::Start(const ServerConfig& config) {
         config.admin_password.empty() ? GeneratePassword() : config.admin_password;
     auto hash = HashPassword(password);
     if (!hash) return hash.error();
-    auto id = d.catalog->CreateUser(*tenant, "admin", *hash, "administrator");
+    // The first user is the system administrator; the generated password is strong, so it
+    // need not be changed at first login.
+    auto id = d.accounts->Create(*tenant, "admin", *hash, "system", false,
+                                 ToUnixMs(RealTime().SystemNow()));
     if (!id) return id.error();
     d.admin_password = password;
     fs::path file = fs::path(config.data_dir) / "initial-admin-password";
@@ -149,18 +160,25 @@ Status ServerApp::Start(const ServerConfig& config) {
   if (!tls) return tls.error();
 
   d.sessions = std::make_unique<SessionStore>(RealTime());
+  d.guard = std::make_unique<Guard>(*d.sessions);
+  d.audit = std::make_unique<AuditTrail>(*d.accounts, RealTime());
+  d.accounts_api =
+      std::make_unique<AccountsApi>(*d.catalog, *d.accounts, *d.guard, *d.audit, RealTime());
+  d.accounts_api->Register(d.router);
+  d.dashboards = std::make_unique<Dashboards>(*d.catalog, *d.guard, *d.audit);
+  d.dashboards->Register(d.router);
   d.ingest = std::make_unique<Ingest>(*d.catalog, *d.store, d.hub);
-  d.api = std::make_unique<Api>(*d.catalog, *d.store, *d.sessions, d.hub);
+  d.api = std::make_unique<Api>(*d.catalog, *d.store, *d.guard, d.hub);
   d.api->Register(d.router);
   auto fingerprint = http::CertificateFingerprintFromFile(d.cert_path);
   if (!fingerprint) return fingerprint.error();
   spdlog::info("TLS certificate {} has the SHA-256 fingerprint {}", d.cert_path, *fingerprint);
   d.claims = std::make_unique<Claims>(
       *d.catalog,
-      [&d](const http::Request& r, bool state_changing) {
-        return d.api->Authenticate(r, state_changing);
+      [&d](const http::Request& r, Role min_role, Access access) {
+        return d.guard->Check(r, min_role, access);
       },
-      RealTime(), *fingerprint);
+      RealTime(), *fingerprint, ClaimsOptions{}, d.audit.get());
   d.claims->Register(d.router);
   d.router.AddAsync(bhttp::verb::post, "/api/v1/ingest",
                     [&d](http::Request& r) { return d.ingest->Handle(r); });

@@ -405,15 +405,18 @@ Response WebApi::Login(Request& req) {
   }
   // One throttle for the whole connector: there is one user, and failures for made-up user
   // names must count too.
-  if (Status s = sessions_.LoginAllowed(kAdminUser); !s.ok()) return Error(s, req);
+  if (Status s = sessions_.LoginAllowed(kAdminUser, req.remote); !s.ok()) return Error(s, req);
   bool ok = server::VerifyPassword(*password, password_hash_) && *user == kAdminUser;
   if (!ok) {
-    sessions_.LoginFailed(kAdminUser);
+    sessions_.LoginFailed(kAdminUser, req.remote);
     spdlog::warn("web: failed login for '{}' from {}", *user, req.remote);
     return Response::Error(Unauthenticated("wrong user name or password"));
   }
   sessions_.LoginSucceeded(kAdminUser);
-  server::Session session{1, 0, "", kAdminUser, "admin", {}, {}};
+  server::Session session;
+  session.user_id = 1;
+  session.username = kAdminUser;
+  session.role = "admin";
   std::string token = sessions_.Create(session);
   spdlog::info("web: '{}' logged in from {}", *user, req.remote);
   Response r = Response::Json(
@@ -447,9 +450,9 @@ Response WebApi::ChangePassword(Request& req) {
     return Error(InvalidArgument("expected {\"current_password\": ..., \"new_password\": ...}"),
                  req);
   }
-  if (Status s = sessions_.LoginAllowed(kAdminUser); !s.ok()) return Error(s, req);
+  if (Status s = sessions_.LoginAllowed(kAdminUser, req.remote); !s.ok()) return Error(s, req);
   if (!server::VerifyPassword(*current, password_hash_)) {
-    sessions_.LoginFailed(kAdminUser);
+    sessions_.LoginFailed(kAdminUser, req.remote);
     return FieldError(PermissionDenied("current_password: is wrong"), req);
   }
   if (next->size() < kMinPasswordLength || next->size() > 256) {
