@@ -110,6 +110,8 @@ class Cp1252 {
   iconv_t cd_;
 };
 
+int64_t CeilDiv(int64_t a, int64_t b) { return a / b + ((a % b != 0) && (a > 0)); }
+
 // 1, 2 or 5 times a power of ten: the tick step for about `count` ticks over `range`.
 double NiceStep(double range, int count) {
   double raw = range / count;
@@ -175,6 +177,8 @@ class PdfWriter {
   std::string Fit(HPDF_Page page, std::string cp1252, float width) const;
   void DrawFirstPage();
   void DrawChart(HPDF_Page page, float x0, float y0, float x1, float y1);
+  // Instants in [t0, t1] for the time axis.
+  std::vector<int64_t> TimeTicks(int64_t t0, int64_t t1) const;
   // Returns the height used; draws nothing when `page` is null.
   float DrawLegend(HPDF_Page page, float x0, float top, float width);
   void DrawTablePages();
@@ -270,6 +274,36 @@ float PdfWriter::DrawLegend(HPDF_Page page, float x0, float top, float width) {
   return top - y + 4;
 }
 
+std::vector<int64_t> PdfWriter::TimeTicks(int64_t t0, int64_t t1) const {
+  // Steps a reader counts in, from a second to four weeks; at most 7 ticks, on multiples of the
+  // step on the local clock (midnight for days), so ticks read 00:00, 06:00, 12:00, ...
+  constexpr int64_t kS = 1000, kMin = 60 * kS, kH = 60 * kMin, kD = 24 * kH;
+  constexpr int64_t kSteps[] = {kS,     2 * kS,   5 * kS,   10 * kS,   15 * kS,   30 * kS,
+                                kMin,   2 * kMin, 5 * kMin, 10 * kMin, 15 * kMin, 30 * kMin,
+                                kH,     2 * kH,   3 * kH,   6 * kH,    12 * kH,   kD,
+                                2 * kD, 7 * kD,   14 * kD,  28 * kD};
+  std::vector<int64_t> ticks;
+  for (int64_t step : kSteps) {
+    if ((t1 - t0) / step > 6) continue;
+    // Local wall-clock milliseconds; a tick at local L is at UTC L - offset (offset taken near L,
+    // twice, so that a tick just after a DST change uses the new offset).
+    int64_t local0 = format_.LocalMs(t0);
+    // Weeks start on Monday: 1970-01-01 was a Thursday, so they are counted from 1970-01-05.
+    int64_t origin = step >= 7 * kD ? 4 * kD : 0;
+    int64_t first = CeilDiv(local0 - origin, step) * step + origin;
+    for (int64_t local = first;; local += step) {
+      int64_t t = local - (format_.LocalMs(local) - local);
+      t = local - (format_.LocalMs(t) - t);
+      if (t > t1) break;
+      if (t >= t0 && (ticks.empty() || t > ticks.back())) ticks.push_back(t);
+    }
+    if (!ticks.empty()) return ticks;
+  }
+  // Longer than 6 x 4 weeks, or no multiple inside: evenly spaced.
+  for (int i = 0; i <= 6; ++i) ticks.push_back(t0 + (t1 - t0) * i / 6);
+  return ticks;
+}
+
 void PdfWriter::DrawChart(HPDF_Page page, float x0, float y0, float x1, float y1) {
   double vmin = std::numeric_limits<double>::infinity();
   double vmax = -vmin;
@@ -313,9 +347,7 @@ void PdfWriter::DrawChart(HPDF_Page page, float x0, float y0, float x1, float y1
     double shown = std::round(v / step) * step;
     TextRight(page, x0 - 4, y - 2.5f, format_.Number(std::fabs(shown) < step * 1e-9 ? 0 : shown));
   }
-  constexpr int kTimeTicks = 6;
-  for (int i = 0; i <= kTimeTicks; ++i) {
-    int64_t t = t0 + (t1 - t0) * i / kTimeTicks;
+  for (int64_t t : TimeTicks(t0, t1)) {
     float x = X(t);
     HPDF_Page_MoveTo(page, x, y0);
     HPDF_Page_LineTo(page, x, y1);

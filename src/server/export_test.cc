@@ -543,8 +543,8 @@ int PdfPages(const std::string& path) {
   return at == std::string::npos ? -1 : std::stoi(c.out.substr(at + 6));
 }
 
-std::string PdfText(const std::string& path) {
-  Command c = Run("pdftotext -layout -enc UTF-8 '" + path + "' -");
+std::string PdfText(const std::string& path, const std::string& pages = "") {
+  Command c = Run("pdftotext -layout -enc UTF-8 " + pages + " '" + path + "' -");
   EXPECT_EQ(c.exit_code, 0);
   return c.out;
 }
@@ -575,6 +575,11 @@ TEST_F(ExportFileTest, PdfShowsTitleUmlautsGermanNumbersAndDates) {
   EXPECT_NE(text.find("07.12.2026 15:00:00"), std::string::npos);
   EXPECT_NE(text.find("Europe/Berlin"), std::string::npos);
   EXPECT_NE(text.find("Seite 2 / 2"), std::string::npos);
+  // The chart's time axis is labelled on round local times (the data runs 15:00 to 16:45).
+  std::string chart = PdfText(path, "-f 1 -l 1");
+  EXPECT_NE(chart.find("16:30:00"), std::string::npos) << chart;
+  EXPECT_NE(chart.find("Wärmepumpe [kWh]"), std::string::npos);  // the legend
+  EXPECT_NE(chart.find("Zeit (Europe/Berlin)"), std::string::npos);
 }
 
 TEST_F(ExportFileTest, PdfTableSpansPagesWithEveryRow) {

@@ -76,10 +76,13 @@ std::string LocaleFormat::Number(double value) const {
   return text;
 }
 
-double LocaleFormat::ExcelSerial(int64_t ts_ms) const {
+int64_t LocaleFormat::LocalMs(int64_t ts_ms) const {
   ts_ms = std::clamp(ts_ms, historian::Calendar::kMinMs, historian::Calendar::kMaxMs);
-  int64_t local_ms = ts_ms + int64_t{calendar_.UtcOffsetSeconds(ts_ms)} * 1000;
-  return kExcelUnixEpochDays + static_cast<double>(local_ms) / 86'400'000.0;
+  return ts_ms + int64_t{calendar_.UtcOffsetSeconds(ts_ms)} * 1000;
+}
+
+double LocaleFormat::ExcelSerial(int64_t ts_ms) const {
+  return kExcelUnixEpochDays + static_cast<double>(LocalMs(ts_ms)) / 86'400'000.0;
 }
 
 std::string_view LocaleFormat::ExcelDateFormat() const {

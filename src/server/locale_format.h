@@ -39,6 +39,8 @@ class LocaleFormat {
   // Magnitudes of 1e15 and more, and non-zero ones below 5e-7 that would round to 0, keep their
   // precision in exponent form ("1,5e+20"). NaN and infinities give "".
   std::string Number(double value) const;
+  // The local wall-clock time as milliseconds since 1970-01-01T00:00 local (ts_ms + UTC offset).
+  int64_t LocalMs(int64_t ts_ms) const;
   // The local date and time as the serial number of a spreadsheet date cell: days (with the
   // time of day as fraction) since 1899-12-30 on the local wall clock. Spreadsheets have no time
   // zones, so the repeated hour of a DST change gives the same serials twice.
