@@ -11,10 +11,11 @@ packages=(
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libpugixml-dev
   libspdlog-dev libfmt-dev libzstd-dev libsodium-dev libtomlplusplus-dev libexpected-dev libmodbus-dev
   libgtest-dev libgmock-dev libhowardhinnant-date-dev tzdata liboath-dev libqrencode-dev
+  libxlsxwriter-dev libhpdf-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-pymodbus python3-serial python3-serial-asyncio socat mbpoll chromium
-             fonts-dejavu-core clang-format iproute2 oathtool)
+             fonts-dejavu-core clang-format iproute2 oathtool python3-openpyxl poppler-utils)
 fi
 # Node.js and npm: Debian's own (Node 18) unless a node with npm is already installed.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
