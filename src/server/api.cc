@@ -289,11 +289,37 @@ Result<http::WebSocketOpen> Api::OpenLive(Request& req) {
   if (!s) return Fail(s.error());
   int64_t tenant = s->tenant_id;
   return http::WebSocketOpen([this, tenant](std::shared_ptr<http::WebSocketSession> ws) {
-    hub_.Join(tenant, ws);
     std::weak_ptr<http::WebSocketSession> weak = ws;
-    ws->OnClose([this, tenant, weak] {
-      if (auto sp = weak.lock()) hub_.Leave(tenant, sp);
+    const uint64_t client = hub_.Join(tenant, [weak](LiveHub::Frame frame) {
+      if (auto sp = weak.lock()) sp->Send(std::move(frame));
     });
+    // The ids of a subscription that are not the tenant's signals: looked up one by one for a
+    // few, from the tenant's list (one query) for many.
+    LiveHub::SignalCheck check =
+        [this, tenant](std::span<const int64_t> ids) -> Result<std::vector<int64_t>> {
+      std::vector<int64_t> unknown;
+      if (ids.size() <= 16) {
+        for (int64_t id : ids) {
+          auto signal = catalog_.GetSignal(tenant, id);
+          if (signal) continue;
+          if (signal.error().code() != Code::kNotFound) return Fail(signal.error());
+          unknown.push_back(id);
+        }
+        return unknown;
+      }
+      auto signals = catalog_.ListSignals(tenant, std::nullopt);
+      if (!signals) return Fail(signals.error());
+      std::set<int64_t> known;
+      for (const SignalInfo& info : *signals) known.insert(info.id);
+      for (int64_t id : ids) {
+        if (!known.count(id)) unknown.push_back(id);
+      }
+      return unknown;
+    };
+    ws->OnMessage([this, client, check = std::move(check)](const std::string& text) {
+      hub_.OnMessage(client, text, check);
+    });
+    ws->OnClose([this, client] { hub_.Leave(client); });
   });
 }
 
