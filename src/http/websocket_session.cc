@@ -23,7 +23,8 @@ void WebSocketSession::Send(std::shared_ptr<const std::string> text) {
     ++dropped_;
   }
   queue_.push_back(std::move(text));
-  if (!writing_) {
+  // Frames queued before the handshake is done wait for it: Run starts the write loop.
+  if (accepted_ && !writing_) {
     writing_ = true;
     asio::co_spawn(
         ws_.get_executor(), [self = shared_from_this()] { return self->WriteLoop(); },
@@ -82,6 +83,13 @@ asio::awaitable<void> WebSocketSession::Run(BeastRequest upgrade_request) {
     spdlog::info("websocket handshake failed: {}", ec.message());
     Finish();
     co_return;
+  }
+  accepted_ = true;
+  if (!queue_.empty() && !writing_) {
+    writing_ = true;
+    asio::co_spawn(
+        ws_.get_executor(), [self = shared_from_this()] { return self->WriteLoop(); },
+        asio::detached);
   }
   beast::flat_buffer buffer;
   while (!closed_) {

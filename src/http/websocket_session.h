@@ -53,6 +53,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
 
   boost::beast::websocket::stream<TlsStream> ws_;
   std::deque<std::shared_ptr<const std::string>> queue_;
+  bool accepted_ = false;  // the upgrade handshake is done: frames may be written
   bool writing_ = false;
   bool closed_ = false;
   size_t dropped_ = 0;

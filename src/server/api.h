@@ -44,6 +44,13 @@ class Api {
   historian::Engine& store_;
   SessionStore& sessions_;
   LiveHub& hub_;
+  // GET /api/v1/latest of a whole tenant, serialized, with the tenant's count of published
+  // batches when it was made (LiveHub::published): valid until the next batch.
+  struct CachedLatest {
+    uint64_t published = 0;
+    std::string body;
+  };
+  std::map<int64_t, CachedLatest> latest_cache_;
 };
 
 }  // namespace wattline::server

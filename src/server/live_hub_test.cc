@@ -242,5 +242,17 @@ TEST(LiveHubTest, ManyClientsWithFullSubscriptionsShareOneFrame) {
   EXPECT_EQ(distinct.size(), 1u);
 }
 
+TEST(LiveHubTest, PublishedCountsBatchesWithValuesPerTenant) {
+  LiveHub hub;
+  EXPECT_EQ(hub.published(1), 0u);
+  hub.Publish(1, Batch({1}));  // also without clients
+  FakeClient a;
+  hub.Join(1, a.sink());
+  hub.Publish(1, Batch({1, 2}));
+  hub.Publish(1, {});
+  EXPECT_EQ(hub.published(1), 2u);
+  EXPECT_EQ(hub.published(2), 0u);
+}
+
 }  // namespace
 }  // namespace wattline::server
