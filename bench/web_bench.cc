@@ -255,15 +255,6 @@ struct LiveShared {
   std::vector<double> delays_ms;
 };
 
-size_t CountOf(std::string_view text, std::string_view needle) {
-  size_t n = 0;
-  for (size_t pos = text.find(needle); pos != std::string_view::npos;
-       pos = text.find(needle, pos + needle.size())) {
-    ++n;
-  }
-  return n;
-}
-
 // The first "ts_ms" of a values frame (every value of a batch has the same), or -1.
 int64_t FirstTimestamp(std::string_view text) {
   constexpr std::string_view kKey = "\"ts_ms\":";
@@ -313,7 +304,9 @@ asio::awaitable<void> LiveClient(LiveShared& shared, size_t index) {
     const double now = NowMsPrecise();
     const auto data = buffer.cdata();
     std::string_view text(static_cast<const char*>(data.data()), data.size());
-    if (text.find("\"type\":\"error\"") != std::string_view::npos) {
+    // Cheap checks only: the client reads ~100 MB/s at 1,000 clients. Frames start with their
+    // type, and each value is one object.
+    if (text.substr(0, 32).find("\"type\":\"error\"") != std::string_view::npos) {
       ++shared.error_frames;
       spdlog::warn("client {}: {}", index, text.substr(0, 200));
     } else if (shared.measuring) {
@@ -321,7 +314,8 @@ asio::awaitable<void> LiveClient(LiveShared& shared, size_t index) {
       if (ts > 0) {
         shared.delays_ms.push_back(now - static_cast<double>(ts));
         ++shared.frames_per_client[index];
-        if (CountOf(text, "\"signal_id\":") < shared.expected_values) ++shared.short_frames;
+        const size_t values = static_cast<size_t>(std::count(text.begin(), text.end(), '{')) - 1;
+        if (values < shared.expected_values) ++shared.short_frames;
       }
     }
     buffer.consume(buffer.size());

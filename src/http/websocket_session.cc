@@ -77,6 +77,9 @@ asio::awaitable<void> WebSocketSession::Run(BeastRequest upgrade_request) {
   beast::get_lowest_layer(ws_).expires_never();
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws_.read_message_max(kMaxMessageBytes);
+  // One frame per message: Beast's default splits messages into 4 KB frames, each its own TLS
+  // record and send, which multiplies the cost of a broadcast to many clients.
+  ws_.auto_fragment(false);
   beast::error_code ec;
   co_await ws_.async_accept(upgrade_request, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {

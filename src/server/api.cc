@@ -173,9 +173,9 @@ Response Api::Latest(Request& req) {
   // The whole tenant's answer is kept until the tenant's next ingested batch: pollers ask far
   // more often than data arrives, and building it is most of a request's cost.
   const bool whole_tenant = req.query.empty();
-  const uint64_t published = hub_.published(s->tenant_id);
+  const uint64_t version = hub_.stored_batches(s->tenant_id);
   if (auto it = latest_cache_.find(s->tenant_id);
-      whole_tenant && it != latest_cache_.end() && it->second.published == published) {
+      whole_tenant && it != latest_cache_.end() && it->second.version == version) {
     Response r;
     r.body = it->second.body;
     return r;
@@ -199,7 +199,7 @@ Response Api::Latest(Request& req) {
                    {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
   }
   Response r = Response::Json(out);
-  if (whole_tenant) latest_cache_[s->tenant_id] = {published, r.body};
+  if (whole_tenant) latest_cache_[s->tenant_id] = {version, r.body};
   return r;
 }
 

@@ -82,6 +82,10 @@ boost::asio::awaitable<http::Response> Ingest::Handle(http::Request& req) {
     if (first_stored == 0) first_stored = rec.seq;
     acked = rec.seq;
   }
+  // Live clients see the values at once, before the fsyncs below: a live value is not a promise
+  // of durability (the connector resends whatever is not acknowledged, so nothing shown is lost;
+  // a failed store only means the values are shown again on the resend).
+  hub_.Publish(connector->tenant_id, live);
   const size_t sample_count = samples.size();
   Status stored = co_await boost::asio::co_spawn(
       store_pool_, AppendSamples(&store_, std::move(samples)), boost::asio::use_awaitable);
@@ -103,7 +107,7 @@ boost::asio::awaitable<http::Response> Ingest::Handle(http::Request& req) {
     spdlog::debug("connector {}: records {}..{} stored ({} samples)", connector->name, first_stored,
                   acked, sample_count);
   }
-  hub_.Publish(connector->tenant_id, live);
+  if (!live.empty()) hub_.Stored(connector->tenant_id);
   co_return http::Response::Json({{"acked_seq", acked}});
 }
 

@@ -85,9 +85,9 @@ size_t LiveHub::subscribers(int64_t tenant_id) const {
   return it == by_tenant_.end() ? 0 : it->second.size();
 }
 
-uint64_t LiveHub::published(int64_t tenant_id) const {
-  auto it = published_.find(tenant_id);
-  return it == published_.end() ? 0 : it->second;
+uint64_t LiveHub::stored_batches(int64_t tenant_id) const {
+  auto it = stored_.find(tenant_id);
+  return it == stored_.end() ? 0 : it->second;
 }
 
 void LiveHub::SendError(Client& client, const std::string& message) {
@@ -154,10 +154,8 @@ void LiveHub::OnMessage(uint64_t client_id, std::string_view text, const SignalC
 }
 
 void LiveHub::Publish(int64_t tenant_id, std::span<const LiveValue> values) {
-  if (values.empty()) return;
-  ++published_[tenant_id];
   auto it = by_tenant_.find(tenant_id);
-  if (it == by_tenant_.end()) return;
+  if (it == by_tenant_.end() || values.empty()) return;
 
   // Every value is serialized once; `pieces` holds where each one sits in the whole frame, and
   // the frames for single clients are copied together from those pieces.

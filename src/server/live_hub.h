@@ -69,9 +69,10 @@ class LiveHub {
   void Publish(int64_t tenant_id, std::span<const LiveValue> values);
 
   size_t subscribers(int64_t tenant_id) const;
-  // How many batches with values were published for the tenant so far: a version of the
-  // tenant's latest values (answers built from them are stale once it changes).
-  uint64_t published(int64_t tenant_id) const;
+  // Ingest calls this once a batch of the tenant is stored. The count is a version of the
+  // tenant's stored latest values: answers built from them are stale once it changes.
+  void Stored(int64_t tenant_id) { ++stored_[tenant_id]; }
+  uint64_t stored_batches(int64_t tenant_id) const;
   // The frames of the whole batch that Publish built and shared, and the frames it built for
   // one client (counters for tests and the benchmark).
   uint64_t shared_frames() const { return shared_frames_; }
@@ -90,7 +91,7 @@ class LiveHub {
 
   std::map<int64_t, std::map<uint64_t, Client>> by_tenant_;
   std::unordered_map<uint64_t, int64_t> tenant_of_;
-  std::unordered_map<int64_t, uint64_t> published_;
+  std::unordered_map<int64_t, uint64_t> stored_;
   uint64_t next_id_ = 1;
   uint64_t shared_frames_ = 0;
   uint64_t filtered_frames_ = 0;

@@ -242,16 +242,14 @@ TEST(LiveHubTest, ManyClientsWithFullSubscriptionsShareOneFrame) {
   EXPECT_EQ(distinct.size(), 1u);
 }
 
-TEST(LiveHubTest, PublishedCountsBatchesWithValuesPerTenant) {
+TEST(LiveHubTest, StoredBatchesAreCountedPerTenant) {
   LiveHub hub;
-  EXPECT_EQ(hub.published(1), 0u);
-  hub.Publish(1, Batch({1}));  // also without clients
-  FakeClient a;
-  hub.Join(1, a.sink());
-  hub.Publish(1, Batch({1, 2}));
-  hub.Publish(1, {});
-  EXPECT_EQ(hub.published(1), 2u);
-  EXPECT_EQ(hub.published(2), 0u);
+  EXPECT_EQ(hub.stored_batches(1), 0u);
+  hub.Stored(1);
+  hub.Publish(1, Batch({1}));  // publishing alone stores nothing
+  hub.Stored(1);
+  EXPECT_EQ(hub.stored_batches(1), 2u);
+  EXPECT_EQ(hub.stored_batches(2), 0u);
 }
 
 }  // namespace
