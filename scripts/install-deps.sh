@@ -2,7 +2,7 @@
 # Installs what Wattline needs to build, run and test, from Debian 12's own packages and the npm
 # registry only. Idempotent: installs only what is missing. Run as root (or with sudo).
 #   scripts/install-deps.sh            build + run dependencies
-#   scripts/install-deps.sh --test     also the test peers (pymodbus, mbpoll, chromium, ...)
+#   scripts/install-deps.sh --test     also the test peers (pymodbus, mbpoll, chromium, testssl.sh, ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +15,8 @@ packages=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-pymodbus python3-serial python3-serial-asyncio socat mbpoll chromium
-             fonts-dejavu-core clang-format iproute2 oathtool python3-openpyxl poppler-utils)
+             fonts-dejavu-core clang-format iproute2 oathtool python3-openpyxl poppler-utils
+             testssl.sh)
 fi
 # Node.js and npm: Debian's own (Node 18) unless a node with npm is already installed.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "http/message.h"
 
@@ -24,16 +25,20 @@ using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
  public:
   static constexpr size_t kMaxQueued = 64;
+  static constexpr size_t kMaxMessageBytes = 1024 * 1024;
 
   explicit WebSocketSession(TlsStream stream);
 
-  // Queues a text frame. Drops the oldest queued frame when the queue is full.
-  void Send(std::string text);
+  // Queues a text frame; the frame may be shared with other sessions (a broadcast is built once)
+  // and must not change afterwards. Drops the oldest queued frame when the queue is full.
+  void Send(std::shared_ptr<const std::string> text);
   // Starts a close handshake; the session ends afterwards.
   void Close();
-  // Called once when the session ends (client closed, error, or Close()).
-  void OnClose(std::function<void()> callback) { on_close_ = std::move(callback); }
-  // Called for each text frame the client sends.
+  // Adds a callback called once when the session ends (client closed, error, or Close()).
+  // Callbacks run in the order they were added (the server's own and the handler's).
+  void OnClose(std::function<void()> callback) { on_close_.push_back(std::move(callback)); }
+  // Called for each text message the client sends (at most kMaxMessageBytes; a larger one ends
+  // the session with close code 1009).
   void OnMessage(std::function<void(const std::string&)> callback) {
     on_message_ = std::move(callback);
   }
@@ -47,11 +52,12 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void Finish();
 
   boost::beast::websocket::stream<TlsStream> ws_;
-  std::deque<std::string> queue_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  bool accepted_ = false;  // the upgrade handshake is done: frames may be written
   bool writing_ = false;
   bool closed_ = false;
   size_t dropped_ = 0;
-  std::function<void()> on_close_;
+  std::vector<std::function<void()>> on_close_;
   std::function<void(const std::string&)> on_message_;
 };
 

@@ -101,6 +101,16 @@ Response Api::Signals(Request& req) {
 Response Api::Latest(Request& req) {
   auto s = guard_.Check(req, Role::kViewer, Access::kRead);
   if (!s) return Response::Error(s.error());
+  // The whole tenant's answer is kept until the tenant's next ingested batch: pollers ask far
+  // more often than data arrives, and building it is most of a request's cost.
+  const bool whole_tenant = req.query.empty();
+  const uint64_t version = hub_.stored_batches(s->tenant_id);
+  if (auto it = latest_cache_.find(s->tenant_id);
+      whole_tenant && it != latest_cache_.end() && it->second.version == version) {
+    Response r;
+    r.body = it->second.body;
+    return r;
+  }
   auto signals = SignalsOfQuery(*s, req);
   if (!signals) return Response::Error(signals.error());
   std::vector<int64_t> ids;
@@ -119,7 +129,9 @@ Response Api::Latest(Request& req) {
                    {"value", Num(v.value)},
                    {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
   }
-  return Response::Json(out);
+  Response r = Response::Json(out);
+  if (whole_tenant) latest_cache_[s->tenant_id] = {version, r.body};
+  return r;
 }
 
 Response Api::History(Request& req) {
@@ -220,11 +232,37 @@ Result<http::WebSocketOpen> Api::OpenLive(Request& req) {
   if (!s) return Fail(s.error());
   int64_t tenant = s->tenant_id;
   return http::WebSocketOpen([this, tenant](std::shared_ptr<http::WebSocketSession> ws) {
-    hub_.Join(tenant, ws);
     std::weak_ptr<http::WebSocketSession> weak = ws;
-    ws->OnClose([this, tenant, weak] {
-      if (auto sp = weak.lock()) hub_.Leave(tenant, sp);
+    const uint64_t client = hub_.Join(tenant, [weak](LiveHub::Frame frame) {
+      if (auto sp = weak.lock()) sp->Send(std::move(frame));
     });
+    // The ids of a subscription that are not the tenant's signals: looked up one by one for a
+    // few, from the tenant's list (one query) for many.
+    LiveHub::SignalCheck check =
+        [this, tenant](std::span<const int64_t> ids) -> Result<std::vector<int64_t>> {
+      std::vector<int64_t> unknown;
+      if (ids.size() <= 16) {
+        for (int64_t id : ids) {
+          auto signal = catalog_.GetSignal(tenant, id);
+          if (signal) continue;
+          if (signal.error().code() != Code::kNotFound) return Fail(signal.error());
+          unknown.push_back(id);
+        }
+        return unknown;
+      }
+      auto signals = catalog_.ListSignals(tenant, std::nullopt);
+      if (!signals) return Fail(signals.error());
+      std::set<int64_t> known;
+      for (const SignalInfo& info : *signals) known.insert(info.id);
+      for (int64_t id : ids) {
+        if (!known.count(id)) unknown.push_back(id);
+      }
+      return unknown;
+    };
+    ws->OnMessage([this, client, check = std::move(check)](const std::string& text) {
+      hub_.OnMessage(client, text, check);
+    });
+    ws->OnClose([this, client] { hub_.Leave(client); });
   });
 }
 

@@ -39,6 +39,13 @@ class Api {
   historian::Engine& store_;
   Guard& guard_;
   LiveHub& hub_;
+  // GET /api/v1/latest of a whole tenant, serialized, with the tenant's count of stored
+  // batches when it was made (LiveHub::stored_batches): valid until the next batch is stored.
+  struct CachedLatest {
+    uint64_t version = 0;
+    std::string body;
+  };
+  std::map<int64_t, CachedLatest> latest_cache_;
 };
 
 }  // namespace wattline::server

@@ -51,7 +51,7 @@ boost::asio::awaitable<http::Response> Ingest::Handle(http::Request& req) {
   // Decode everything first: a batch is stored whole or not at all.
   const int64_t now = ToUnixMs(RealTime().SystemNow());
   std::vector<historian::StoredSample> samples;
-  nlohmann::json live = nlohmann::json::array();
+  std::vector<LiveValue> live;
   uint64_t acked = connector->acked_seq;
   uint64_t skipped = 0;
   uint64_t first_stored = 0;
@@ -77,16 +77,15 @@ boost::asio::awaitable<http::Response> Ingest::Handle(http::Request& req) {
       auto signal = catalog_.ResolveSignal(connector->tenant_id, *device, v.signal, v.unit, v.kind);
       if (!signal) co_return http::Response::Error(signal.error());
       samples.push_back({*signal, reading->ts_ms, v.value, v.quality});
-      live.push_back(
-          {{"signal_id", *signal},
-           {"meter_id", *device},
-           {"ts_ms", reading->ts_ms},
-           {"value", std::isfinite(v.value) ? nlohmann::json(v.value) : nlohmann::json()},
-           {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
+      live.push_back({*signal, *device, reading->ts_ms, v.value, v.quality});
     }
     if (first_stored == 0) first_stored = rec.seq;
     acked = rec.seq;
   }
+  // Live clients see the values at once, before the fsyncs below: a live value is not a promise
+  // of durability (the connector resends whatever is not acknowledged, so nothing shown is lost;
+  // a failed store only means the values are shown again on the resend).
+  hub_.Publish(connector->tenant_id, live);
   const size_t sample_count = samples.size();
   Status stored = co_await boost::asio::co_spawn(
       store_pool_, AppendSamples(&store_, std::move(samples)), boost::asio::use_awaitable);
@@ -108,9 +107,7 @@ boost::asio::awaitable<http::Response> Ingest::Handle(http::Request& req) {
     spdlog::debug("connector {}: records {}..{} stored ({} samples)", connector->name, first_stored,
                   acked, sample_count);
   }
-  if (!live.empty()) {
-    hub_.Publish(connector->tenant_id, nlohmann::json{{"type", "values"}, {"values", live}}.dump());
-  }
+  if (!live.empty()) hub_.Stored(connector->tenant_id);
   co_return http::Response::Json({{"acked_seq", acked}});
 }
 

@@ -1,7 +1,8 @@
 // Ingest: POST /api/v1/ingest. Authenticates the connector by its bearer token, decodes the
 // batch, stores every record the server does not have yet (records up to the connector's
 // acknowledged sequence are skipped, so a resent batch is acknowledged again without being
-// stored twice), and publishes the new values to the tenant's live subscribers.
+// stored twice), and publishes the new values to the tenant's live subscribers (as soon as the
+// batch is decoded, before the store's fsync: live delay does not wait for durability).
 // The samples are stored on a thread of a small pool of its own, awaited by the request's
 // coroutine: the I/O thread serves other requests during the fsync, and batches of several
 // connectors arriving together share one (the historian's group commit).
