@@ -43,7 +43,7 @@ export function TimeBar({
         legend: { show: false },
         cursor: { show: false },
         axes: [{ show: false }, { show: false }],
-        scales: { x: { time: true, min: ctxFrom / 1000, max: ctxTo / 1000 } },
+        scales: { x: { time: true, range: () => [ctxFrom / 1000, ctxTo / 1000] } },
         series: [{}, { stroke: '#94a3b8', fill: 'rgba(148,163,184,0.25)', width: 1, spanGaps: true, points: { show: false } }],
       },
       [[], []],

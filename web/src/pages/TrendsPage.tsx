@@ -47,7 +47,8 @@ function offsetLabel(t: T, cmp: string): string {
 export function TrendsPage({ meters, params }: { meters: Meter[] | null; params: URLSearchParams }) {
   const { t, locale } = useI18n();
   const phone = useMedia(PHONE);
-  const state = useMemo(() => parseTrend(params), [params]);
+  const qs = params.toString();
+  const state = useMemo(() => parseTrend(new URLSearchParams(qs)), [qs]);
   const index = useSignalIndex(meters);
   const [picking, setPicking] = useState(state.series.length === 0);
   const [status, setStatus] = useState<Status>({ kind: 'idle' });
@@ -185,6 +186,7 @@ export function TrendsPage({ meters, params }: { meters: Meter[] | null; params:
         ticks: { stroke: '#e3e6ea', width: 1 },
         values: timeTicks(0),
         size: 44,
+        space: 70,
       },
     ];
     if (offset) {
@@ -197,6 +199,7 @@ export function TrendsPage({ meters, params }: { meters: Meter[] | null; params:
         ticks: { stroke: '#e3e6ea', width: 1 },
         values: timeTicks(-offset),
         size: 44,
+        space: 70,
         label: t('trend.comparedAxis', { from: formatShortTs(win.from - offset), to: formatShortTs(win.to - offset) }),
         labelSize: 18,
         labelFont: font,
