@@ -14,7 +14,7 @@ packages=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-pymodbus python3-serial python3-serial-asyncio socat mbpoll chromium
-             fonts-dejavu-core clang-format iproute2)
+             fonts-dejavu-core clang-format iproute2 python3-openpyxl poppler-utils oathtool)
 fi
 # Node.js and npm: Debian's own (Node 18) unless a node with npm is already installed.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
