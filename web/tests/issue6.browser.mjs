@@ -136,6 +136,7 @@ test('issue 6: administration, two-factor login, connectors, dashboard, trend, e
     enrolledAt = step();
     await page.fill('[data-testid="totp-code"]', totp(secret));
     await page.click('[data-testid="totp-confirm"]');
+    await page.locator('[data-testid="recovery-codes"]').waitFor();
     const codes = await page.locator('[data-testid="recovery-codes"] li').allTextContents();
     assert.equal(codes.length, 10);
     await page.click('[data-testid="recovery-done"]');
@@ -231,7 +232,9 @@ test('issue 6: administration, two-factor login, connectors, dashboard, trend, e
 
   await t.test('a trend of two signals on two axes, compared with the previous day, zoomed and exported', async () => {
     await page.click('[data-testid="nav-trends"]');
-    await page.click('[data-testid="trend-add"]');
+    await page.locator('[data-testid="trends-page"]').waitFor();
+    // An empty trend opens with the signal list.
+    if (!(await page.locator('[data-testid="signal-picker"]').count())) await page.click('[data-testid="trend-add"]');
     await page.locator('[data-testid="picker-meter"]').selectOption({ label: HIST_METER });
     await page.locator('input[data-signal-name="active_power_total"]').check();
     await page.locator('input[data-signal-name="voltage_l1_n"]').check();

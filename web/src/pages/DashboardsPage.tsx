@@ -30,6 +30,7 @@ export function DashboardsPage({
   user,
   meters,
   dashboardId,
+  params,
 }: {
   user: User;
   meters: Meter[] | null;
@@ -63,8 +64,8 @@ export function DashboardsPage({
     if (!name?.trim()) return;
     try {
       const d = await api.createDashboard({ name: name.trim(), shared: false, layout: { widgets: [] } });
-      await load();
       navigate(`/dashboards/${d.id}?edit=1`);
+      void load();
     } catch (err) {
       setError(message(err));
     }
@@ -116,6 +117,7 @@ export function DashboardsPage({
           id={dashboardId}
           user={user}
           meters={meters}
+          startEditing={params.get('edit') === '1'}
           onChanged={load}
           onDeleted={async () => {
             const l = await load();
@@ -150,12 +152,14 @@ function DashboardView({
   id,
   user,
   meters,
+  startEditing,
   onChanged,
   onDeleted,
 }: {
   id: number;
   user: User;
   meters: Meter[] | null;
+  startEditing: boolean;
   onChanged: () => void;
   onDeleted: () => void;
 }) {
@@ -174,7 +178,7 @@ function DashboardView({
       (d) => {
         if (!d.layout || !Array.isArray(d.layout.widgets)) d.layout = { widgets: [] };
         setDash(d);
-        if (location.hash.includes('edit=1') && d.mine) setDraft(d.layout.widgets);
+        if (startEditing && d.mine) setDraft(d.layout.widgets);
       },
       (err) => setError(message(err)),
     );
