@@ -5,6 +5,7 @@ import { useT } from '../i18n';
 import { displayFor, formatFullTs, formatNumber, formatTs, formatValue, signalLabel } from '../format';
 import { live } from '../live';
 import type { SignalRef } from './SignalPicker';
+import { timeTicks } from './timeAxis';
 
 export const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#475569', '#ea580c'];
 
@@ -233,7 +234,7 @@ export function MiniTrend({ refs, minutes }: { refs: { id: number; ref: SignalRe
       })),
     ];
     const axes: uPlot.Axis[] = [
-      { stroke: '#5b6472', font: '10px system-ui', grid: { stroke: '#eef0f3' }, ticks: { show: false } },
+      { stroke: '#5b6472', font: '10px system-ui', grid: { stroke: '#eef0f3' }, ticks: { show: false }, values: timeTicks(0), space: 60, size: 36 },
       ...units.slice(0, 2).map((u, i) => ({
         scale: u || '_',
         side: i === 0 ? 3 : 1,
@@ -245,7 +246,8 @@ export function MiniTrend({ refs, minutes }: { refs: { id: number; ref: SignalRe
         label: u,
         labelSize: 14,
         labelFont: '10px system-ui',
-        values: (_u: uPlot, s: number[]) => s.map((v) => formatNumber(v, Math.abs(v) >= 100 ? 0 : 1)),
+        values: (_u: uPlot, s: number[], _a: number, _sp: number, incr: number) =>
+          s.map((v) => formatNumber(v, Math.max(0, Math.min(3, -Math.floor(Math.log10(incr || 1)))))),
       })),
     ];
     const plot = new uPlot(

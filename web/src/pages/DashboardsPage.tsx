@@ -221,7 +221,7 @@ function DashboardView({
   }
 
   const update = (wid: string, change: Partial<Widget>) =>
-    setDraft((ws) => (ws ?? []).map((w) => (w.id === wid ? clamp({ ...w, ...change }) : w)));
+    setDraft((ws) => settle((ws ?? []).map((w) => (w.id === wid ? clamp({ ...w, ...change }) : w)), wid));
 
   const sorted = [...widgets].sort((a, b) => a.y - b.y || a.x - b.x);
 
@@ -316,8 +316,8 @@ function DashboardView({
           onDone={(w) => {
             setDraft((ws) => {
               const list = ws ?? [];
-              if (list.some((o) => o.id === w.id)) return list.map((o) => (o.id === w.id ? w : o));
-              return [...list, { ...w, ...freeSpot(list, w.w) }];
+              if (list.some((o) => o.id === w.id)) return settle(list.map((o) => (o.id === w.id ? w : o)), w.id);
+              return settle([...list, { ...w, ...freeSpot(list, w.w) }], w.id);
             });
             setEditing(null);
           }}
@@ -388,6 +388,38 @@ function DashboardView({
       </Grid>
     </div>
   );
+}
+
+function overlaps(a: Widget, b: Widget): boolean {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/**
+ * Resolves overlaps after `movedId` moved or grew: it keeps its place, the others give way
+ * downwards (in their order from the top), then everything floats up as far as it can.
+ */
+function settle(widgets: Widget[], movedId: string): Widget[] {
+  const moved = widgets.find((w) => w.id === movedId);
+  const others = widgets.filter((w) => w.id !== movedId).sort((a, b) => a.y - b.y || a.x - b.x);
+  const placed: Widget[] = moved ? [moved] : [];
+  for (const w of others) {
+    const c = { ...w };
+    for (let guard = 0; guard < 500; guard++) {
+      const hit = placed.find((p) => overlaps(p, c));
+      if (!hit) break;
+      c.y = hit.y + hit.h;
+    }
+    placed.push(c);
+  }
+  // Float up: in order from the top, each widget rises while nothing is in the way.
+  const out: Widget[] = [];
+  for (const w of [...placed].sort((a, b) => a.y - b.y || a.x - b.x)) {
+    const c = { ...w };
+    while (c.y > 0 && !out.some((o) => overlaps(o, { ...c, y: c.y - 1 }))) c.y--;
+    out.push(c);
+  }
+  const byId = new Map(out.map((w) => [w.id, w]));
+  return widgets.map((w) => byId.get(w.id)!);
 }
 
 function clamp(w: Widget): Widget {
