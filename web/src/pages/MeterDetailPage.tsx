@@ -97,6 +97,11 @@ export function MeterDetailPage({
             </div>
             <div className="controls">
               {selected && (
+                <a className="btn btn-small" href={`#/trends?s=${selected.id}&range=${range}`} data-testid="open-trend">
+                  {t('meters.openTrend')}
+                </a>
+              )}
+              {selected && (
                 <select
                   aria-label={t('meters.signal')}
                   value={selected.name}
