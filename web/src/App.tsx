@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError, hasRole, onUnauthorized, type Meter, type User } from './api';
+import { api, ApiError, hasRole, onForcedStep, onUnauthorized, type Meter, type User } from './api';
 import { I18nProvider, resolveLocale, useT, type MessageKey } from './i18n';
 import { live, useLive, type ConnState } from './live';
 import { navigate, useRoute } from './router';
@@ -73,6 +73,12 @@ export function App() {
     }
   }, [setUser]);
 
+  // A password that expired during the session: /me tells which step comes first.
+  useEffect(() => {
+    onForcedStep(() => void refreshMe());
+    return () => onForcedStep(null);
+  }, [refreshMe]);
+
   return (
     <I18nProvider locale={locale} key={locale}>
       <div className="app">
@@ -91,7 +97,7 @@ export function App() {
             </ForcedStep>
           )}
           {auth.status === 'user' && !auth.user.must_change_password && !auth.user.must_enrol_totp && (
-            <Authed user={auth.user} onUser={setUser} />
+            <Authed key={auth.user.tenant?.id ?? 0} user={auth.user} onUser={setUser} />
           )}
         </main>
       </div>

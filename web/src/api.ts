@@ -158,7 +158,8 @@ export interface History {
   points: [number, number][];
 }
 
-export { ApiError } from './http';
+import { ApiError } from './http';
+export { ApiError };
 
 /** The API lives at /api/v1 on the origin that serves the app. */
 const API_ROOT = '/api/v1';
@@ -170,8 +171,22 @@ export function onUnauthorized(fn: (() => void) | null): void {
   client.onUnauthorized(fn);
 }
 
-function request<T>(method: string, path: string, body?: unknown, opts?: { quiet401?: boolean }): Promise<T> {
-  return client.request<T>(method, path, body, opts?.quiet401 ?? false);
+let forcedStep: (() => void) | null = null;
+
+/** Called when a request is refused because the user must first change the password or enrol
+ * two-factor login (403 with reason password_change_required / totp_enrolment_required). */
+export function onForcedStep(fn: (() => void) | null): void {
+  forcedStep = fn;
+}
+
+async function request<T>(method: string, path: string, body?: unknown, opts?: { quiet401?: boolean }): Promise<T> {
+  try {
+    return await client.request<T>(method, path, body, opts?.quiet401 ?? false);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403 && (e.reason === 'password_change_required' || e.reason === 'totp_enrolment_required'))
+      forcedStep?.();
+    throw e;
+  }
 }
 
 export function apiRoot(): string {
