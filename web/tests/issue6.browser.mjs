@@ -40,6 +40,13 @@ async function newPage(browser, { width = 1440, height = 900, locale = 'en-US' }
   return page;
 }
 
+/** A full-page screenshot from the top (the sticky top bar stays where it belongs). */
+async function shot(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(200);
+  await page.screenshot({ path: path.join(OUT, name), fullPage: true });
+}
+
 async function login(page, username, password) {
   await page.goto(`${BASE}/`, { waitUntil: 'load' });
   await page.locator('input[name="username"]').waitFor();
@@ -220,13 +227,13 @@ test('issue 6: administration, two-factor login, connectors, dashboard, trend, e
     await page.waitForFunction((v) => document.querySelector('[data-widget-type="value"] [data-value]')?.getAttribute('data-value') !== v, v0, { timeout: 15_000 });
     await page.waitForFunction(() => Number(document.querySelector('[data-widget-type="trend"] [data-testid="mini-trend"]')?.dataset.points ?? 0) > 3);
     await page.waitForTimeout(300);
-    await page.screenshot({ path: path.join(OUT, 'dashboard-1440.png'), fullPage: true });
+    await shot(page, 'dashboard-1440.png');
     // On a phone the widgets stack in one column.
     await page.setViewportSize({ width: 375, height: 812 });
     await page.waitForTimeout(500);
     const lefts = await page.locator('[data-testid="widget"]').evaluateAll((ws) => ws.map((w) => Math.round(w.getBoundingClientRect().left)));
     assert.equal(new Set(lefts).size, 1, `widgets not in one column: ${lefts}`);
-    await page.screenshot({ path: path.join(OUT, 'dashboard-375.png'), fullPage: true });
+    await shot(page, 'dashboard-375.png');
     await page.setViewportSize({ width: 1440, height: 900 });
   });
 
@@ -280,10 +287,10 @@ test('issue 6: administration, two-factor login, connectors, dashboard, trend, e
       // Exactly the shown window.
       assert.ok(body.series[0].points.every(([ts]) => ts >= from1 - 1 && ts <= to1 + 1), 'points outside the shown window');
     }
-    await page.screenshot({ path: path.join(OUT, 'trend-1440.png'), fullPage: true });
+    await shot(page, 'trend-1440.png');
     await page.setViewportSize({ width: 375, height: 812 });
     await page.waitForTimeout(800);
-    await page.screenshot({ path: path.join(OUT, 'trend-375.png'), fullPage: true });
+    await shot(page, 'trend-375.png');
     await page.setViewportSize({ width: 1440, height: 900 });
   });
 
@@ -303,7 +310,7 @@ test('issue 6: administration, two-factor login, connectors, dashboard, trend, e
     assert.match(await page.locator('[data-testid="legend-row"]').first().textContent(), /Wirkleistung.*\d,\d+ kW/);
     const body = await exportFile(page, 'csv', 'trend-de');
     assert.equal(body.locale, 'de');
-    await page.screenshot({ path: path.join(OUT, 'trend-de-1440.png'), fullPage: true });
+    await shot(page, 'trend-de-1440.png');
   });
 
   await t.test('no uncaught page errors', () => {

@@ -212,7 +212,7 @@ export function TrendsPage({ meters, params }: { meters: Meter[] | null; params:
         side: i % 2 === 0 ? 3 : 1,
         stroke: first.color,
         font,
-        size: 62,
+        size: phone ? 46 : 62,
         label: u || t('trend.noUnit'),
         labelSize: 18,
         labelFont: font,
