@@ -1,6 +1,7 @@
 """Reads what the connector and the server keep on disk, for tests that must look past the API:
 the connector's durable queue (docs/format/queue.md), the readings in it (docs/format/batch.md)
-and the server's SQLite databases. Standard library only. Read a queue only while its connector
+and the server's SQLite databases; and writes batches (encode_batch) for tests that act as a
+connector. Standard library only. Read a queue only while its connector
 is not running; the server's databases may be read while it runs (SQLite WAL)."""
 import os
 import sqlite3
@@ -95,6 +96,61 @@ def decode_reading_key(payload):
     z, pos = _varint(payload, pos)
     ts_ms = (z >> 1) ^ -(z & 1)
     return device, ts_ms
+
+
+def _put_varint(out, n):
+    """Appends n as unsigned LEB128."""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return
+
+
+def _put_bytes(out, data):
+    _put_varint(out, len(data))
+    out += data
+
+
+KINDS = {"instant": 0, "counter": 1}
+QUALITIES = {"good": 0, "invalid": 1, "manual": 2}
+
+
+def encode_reading(device, model, ts_ms, values):
+    """One reading, version 1 (docs/format/batch.md). values: [(signal, unit, kind, quality,
+    value)] with kind "instant"/"counter" and quality "good"/"invalid"/"manual"."""
+    out = bytearray([1])
+    _put_bytes(out, device.encode())
+    _put_bytes(out, model.encode())
+    _put_varint(out, (ts_ms << 1) ^ (ts_ms >> 63))  # zigzag
+    _put_varint(out, len(values))
+    for signal, unit, kind, quality, value in values:
+        _put_bytes(out, signal.encode())
+        _put_bytes(out, unit.encode())
+        out.append(KINDS[kind])
+        out.append(QUALITIES[quality])
+        out += struct.pack("<d", value)
+    return bytes(out)
+
+
+def encode_batch(connector_id, first_seq, readings):
+    """A batch, version 1, with a plain (uncompressed) body: flags bit 0 clear. readings are
+    encoded readings, numbered first_seq, first_seq + 1, ..."""
+    body = bytearray()
+    for i, reading in enumerate(readings):
+        _put_varint(body, 0 if i == 0 else 1)
+        _put_bytes(body, reading)
+    out = bytearray(b"WLB")
+    out += bytes([1, 0])
+    _put_bytes(out, connector_id.encode())
+    _put_varint(out, len(readings))
+    _put_varint(out, first_seq if readings else 0)
+    _put_bytes(out, body)
+    out += struct.pack("<I", crc32c(out))
+    return bytes(out)
 
 
 class ServerDb:

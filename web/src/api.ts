@@ -6,10 +6,123 @@ export interface Tenant {
   name: string;
 }
 
+export type Role = 'viewer' | 'operator' | 'engineer' | 'administrator' | 'system';
+export const ROLES: Role[] = ['viewer', 'operator', 'engineer', 'administrator', 'system'];
+
+/** The body of GET /me. */
 export interface User {
+  id?: number;
   username: string;
-  role: string;
+  role: Role | string;
+  system?: boolean;
   tenant: Tenant;
+  locale?: '' | 'en' | 'de';
+  totp_enabled?: boolean;
+  must_change_password?: boolean;
+  must_enrol_totp?: boolean;
+  password_expires_ms?: number | null;
+}
+
+/** True when `user` has at least the rights of `role`. */
+export function hasRole(user: Pick<User, 'role' | 'system'>, role: Role): boolean {
+  if (user.system || user.role === 'system') return true;
+  const have = ROLES.indexOf(user.role as Role);
+  return have >= 0 && have >= ROLES.indexOf(role);
+}
+
+export interface TenantRow extends Tenant {
+  users?: number;
+}
+
+export interface UserRow {
+  id: number;
+  username: string;
+  role: Role | string;
+  tenant_id: number;
+  totp_enabled: boolean;
+  locked: boolean;
+  created_ms: number | null;
+  last_login_ms: number | null;
+}
+
+export interface SecuritySettings {
+  password: { min_length: number; min_classes: number; history: number; max_age_days: number };
+  totp_required_roles: string[];
+}
+
+export interface AuditEntry {
+  id: number;
+  ts_ms: number;
+  tenant_id: number | null;
+  username: string | null;
+  action: string;
+  target: string | null;
+  before: unknown;
+  after: unknown;
+  remote: string | null;
+}
+
+export interface TotpEnrolment {
+  secret: string;
+  uri: string;
+  qr_svg: string;
+}
+
+export type WidgetType = 'value' | 'gauge' | 'trend' | 'bar' | 'pie' | 'table' | 'alarms';
+
+export interface Widget {
+  id: string;
+  type: WidgetType;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  title: string;
+  signals: number[];
+  options: Record<string, unknown>;
+}
+
+export interface Layout {
+  widgets: Widget[];
+}
+
+export interface DashboardInfo {
+  id: number;
+  name: string;
+  owner: string;
+  shared: boolean;
+  mine: boolean;
+}
+
+export interface Dashboard extends DashboardInfo {
+  layout: Layout;
+}
+
+export interface Connector {
+  id: number;
+  name: string;
+  uuid: string | null;
+  site: { id: number; name: string } | null;
+  claimed_at_ms: number | null;
+  last_seen_ms: number | null;
+  acked_seq?: number;
+  version?: string;
+  server_fingerprint?: string;
+  tenant?: Tenant;
+}
+
+export interface ExportSeries {
+  name: string;
+  unit: string;
+  points: [number, number | null][];
+}
+
+export interface ExportRequest {
+  format: 'csv' | 'xlsx' | 'pdf';
+  locale: 'en' | 'de';
+  zone: string;
+  title: string;
+  series: ExportSeries[];
 }
 
 export type SignalKind = 'instant' | 'counter';
@@ -45,7 +158,8 @@ export interface History {
   points: [number, number][];
 }
 
-export { ApiError } from './http';
+import { ApiError } from './http';
+export { ApiError };
 
 /** The API lives at /api/v1 on the origin that serves the app. */
 const API_ROOT = '/api/v1';
@@ -57,8 +171,22 @@ export function onUnauthorized(fn: (() => void) | null): void {
   client.onUnauthorized(fn);
 }
 
-function request<T>(method: string, path: string, body?: unknown, opts?: { quiet401?: boolean }): Promise<T> {
-  return client.request<T>(method, path, body, opts?.quiet401 ?? false);
+let forcedStep: (() => void) | null = null;
+
+/** Called when a request is refused because the user must first change the password or enrol
+ * two-factor login (403 with reason password_change_required / totp_enrolment_required). */
+export function onForcedStep(fn: (() => void) | null): void {
+  forcedStep = fn;
+}
+
+async function request<T>(method: string, path: string, body?: unknown, opts?: { quiet401?: boolean }): Promise<T> {
+  try {
+    return await client.request<T>(method, path, body, opts?.quiet401 ?? false);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403 && (e.reason === 'password_change_required' || e.reason === 'totp_enrolment_required'))
+      forcedStep?.();
+    throw e;
+  }
 }
 
 export function apiRoot(): string {
@@ -66,8 +194,35 @@ export function apiRoot(): string {
 }
 
 export const api = {
-  login: (username: string, password: string) =>
-    request<User>('POST', '/login', { username, password }, { quiet401: true }),
+  login: (username: string, password: string, second?: { totp?: string; recovery_code?: string }) =>
+    request<User>('POST', '/login', { username, password, ...second }, { quiet401: true }),
+  setPreferences: (locale: '' | 'en' | 'de') => request<User>('PUT', '/me/preferences', { locale }),
+  changePassword: (current: string, next: string) => request<void>('POST', '/me/password', { current, new: next }),
+  totpEnrol: () => request<TotpEnrolment>('POST', '/me/totp/enrol'),
+  totpConfirm: (code: string) => request<{ recovery_codes: string[] }>('POST', '/me/totp/confirm', { code }),
+  totpDisable: (password: string) => request<void>('POST', '/me/totp/disable', { password }),
+  switchTenant: (tenant_id: number) => request<User>('POST', '/me/tenant', { tenant_id }),
+  tenants: () => request<TenantRow[]>('GET', '/tenants'),
+  createTenant: (name: string) => request<Tenant>('POST', '/tenants', { name }),
+  users: () => request<UserRow[]>('GET', '/users'),
+  createUser: (u: { username: string; password: string; role: string; tenant_id?: number }) =>
+    request<UserRow>('POST', '/users', u),
+  updateUser: (id: number, change: { role?: string; password?: string; reset_totp?: boolean }) =>
+    request<UserRow>('PUT', `/users/${id}`, change),
+  deleteUser: (id: number) => request<void>('DELETE', `/users/${id}`),
+  security: () => request<SecuritySettings>('GET', '/settings/security'),
+  setSecurity: (s: SecuritySettings) => request<SecuritySettings>('PUT', '/settings/security', s),
+  audit: (limit: number, beforeId?: number) =>
+    request<AuditEntry[]>('GET', `/audit?limit=${limit}${beforeId !== undefined ? `&before_id=${beforeId}` : ''}`),
+  connectors: () => request<Connector[]>('GET', '/connectors'),
+  claim: (c: { code: string; name?: string; site_id?: number }) => request<Connector>('POST', '/connectors/claim', c),
+  dashboards: () => request<DashboardInfo[]>('GET', '/dashboards'),
+  dashboard: (id: number) => request<Dashboard>('GET', `/dashboards/${id}`),
+  createDashboard: (d: { name: string; shared: boolean; layout: Layout }) => request<Dashboard>('POST', '/dashboards', d),
+  updateDashboard: (id: number, d: { name: string; shared: boolean; layout: Layout }) =>
+    request<Dashboard>('PUT', `/dashboards/${id}`, d),
+  deleteDashboard: (id: number) => request<void>('DELETE', `/dashboards/${id}`),
+  exportFile: (req: ExportRequest) => client.download('/export', req),
   logout: () => request<void>('POST', '/logout', undefined, { quiet401: true }),
   me: () => request<User>('GET', '/me', undefined, { quiet401: true }),
   meters: () => request<Meter[]>('GET', '/meters'),

@@ -1,6 +1,8 @@
 // Display formatting: unit scaling, number precision, locale timestamps.
 
 import type { Signal } from './api';
+import { currentLocale, translate } from './i18n';
+import { en, type MessageKey } from './i18n/en';
 
 export interface Display {
   unit: string;
@@ -8,33 +10,10 @@ export interface Display {
   digits: number;
 }
 
-const KNOWN_LABELS: Record<string, string> = {
-  active_power_total: 'Active power (total)',
-  active_power_l1: 'Active power L1',
-  active_power_l2: 'Active power L2',
-  active_power_l3: 'Active power L3',
-  reactive_power_total: 'Reactive power (total)',
-  apparent_power_total: 'Apparent power (total)',
-  power_factor_total: 'Power factor',
-  voltage_l1_n: 'Voltage L1–N',
-  voltage_l2_n: 'Voltage L2–N',
-  voltage_l3_n: 'Voltage L3–N',
-  voltage_l1_l2: 'Voltage L1–L2',
-  voltage_l2_l3: 'Voltage L2–L3',
-  voltage_l3_l1: 'Voltage L3–L1',
-  current_l1: 'Current L1',
-  current_l2: 'Current L2',
-  current_l3: 'Current L3',
-  current_n: 'Current N',
-  frequency: 'Frequency',
-  active_energy_import: 'Active energy import',
-  active_energy_export: 'Active energy export',
-  reactive_energy_import: 'Reactive energy import',
-  reactive_energy_export: 'Reactive energy export',
-};
-
+/** A signal's readable name from the catalog (`sig.<name>`), else its name in words. */
 export function signalLabel(name: string): string {
-  if (KNOWN_LABELS[name]) return KNOWN_LABELS[name];
+  const key = `sig.${name}`;
+  if (key in en) return translate(currentLocale(), key as MessageKey);
   const s = name.replace(/_/g, ' ');
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
@@ -79,12 +58,26 @@ export function displayFor(sig: Pick<Signal, 'name' | 'unit'>): Display {
   }
 }
 
-const nfCache = new Map<number, Intl.NumberFormat>();
+const nfCache = new Map<string, Intl.NumberFormat>();
+/** A number with a fixed count of decimals in the current locale (German: decimal comma). */
 export function formatNumber(v: number, digits: number): string {
-  let nf = nfCache.get(digits);
+  const key = `${currentLocale()}/${digits}`;
+  let nf = nfCache.get(key);
   if (!nf) {
-    nf = new Intl.NumberFormat(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits });
-    nfCache.set(digits, nf);
+    nf = new Intl.NumberFormat(currentLocale(), { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    nfCache.set(key, nf);
+  }
+  return nf.format(v);
+}
+
+/** A number with as many decimals as it needs, up to `max`. */
+export function formatAuto(v: number, max = 3): string {
+  if (!Number.isFinite(v)) return '—';
+  const key = `${currentLocale()}/auto${max}`;
+  let nf = nfCache.get(key);
+  if (!nf) {
+    nf = new Intl.NumberFormat(currentLocale(), { maximumFractionDigits: max });
+    nfCache.set(key, nf);
   }
   return nf.format(v);
 }
@@ -94,15 +87,24 @@ export function formatValue(v: number | null | undefined, d: Display): string {
   return formatNumber(v * d.factor, d.digits);
 }
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric',
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
+const dtfCache = new Map<string, Intl.DateTimeFormat>();
+function dtf(kind: 'time' | 'datetime' | 'date' | 'short', locale = currentLocale()): Intl.DateTimeFormat {
+  const key = `${locale}/${kind}`;
+  let f = dtfCache.get(key);
+  if (!f) {
+    const opts: Intl.DateTimeFormatOptions =
+      kind === 'time'
+        ? { hour: '2-digit', minute: '2-digit', second: '2-digit' }
+        : kind === 'date'
+          ? { year: 'numeric', month: 'short', day: 'numeric' }
+          : kind === 'short'
+            ? { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }
+            : { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' };
+    f = new Intl.DateTimeFormat(locale, opts);
+    dtfCache.set(key, f);
+  }
+  return f;
+}
 
 /** Time of day for today's timestamps, date and time otherwise. */
 export function formatTs(ms: number | null | undefined, now = Date.now()): string {
@@ -111,21 +113,30 @@ export function formatTs(ms: number | null | undefined, now = Date.now()): strin
   const today = new Date(now);
   const sameDay =
     d.getFullYear() === today.getFullYear() && d.getMonth() === today.getMonth() && d.getDate() === today.getDate();
-  return sameDay ? timeFmt.format(d) : dateTimeFmt.format(d);
+  return sameDay ? dtf('time').format(d) : dtf('datetime').format(d);
 }
 
 export function formatFullTs(ms: number | null | undefined): string {
   if (!ms || !Number.isFinite(ms)) return '';
-  return dateTimeFmt.format(new Date(ms));
+  return dtf('datetime').format(new Date(ms));
+}
+
+export function formatShortTs(ms: number): string {
+  return dtf('short').format(new Date(ms));
+}
+
+export function formatDate(ms: number): string {
+  return dtf('date').format(new Date(ms));
 }
 
 /** "12 s ago" style age, for tooltips and staleness. */
 export function formatAge(ms: number, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - ms) / 1000));
-  if (s < 60) return `${s} s ago`;
+  const l = currentLocale();
+  if (s < 60) return translate(l, 'age.s', { n: s });
   const m = Math.round(s / 60);
-  if (m < 60) return `${m} min ago`;
+  if (m < 60) return translate(l, 'age.min', { n: m });
   const h = Math.round(m / 60);
-  if (h < 48) return `${h} h ago`;
-  return `${Math.round(h / 24)} d ago`;
+  if (h < 48) return translate(l, 'age.h', { n: h });
+  return translate(l, 'age.d', { n: Math.round(h / 24) });
 }

@@ -14,8 +14,11 @@ export class ApiError extends Error {
   readonly code: string;
   readonly field?: string;
   readonly details: FieldErrorDetail[];
-  constructor(status: number, code: string, message: string, field?: string, details: FieldErrorDetail[] = []) {
+  /** Why, where the server says more than the code (e.g. "totp_required"). */
+  readonly reason?: string;
+  constructor(status: number, code: string, message: string, field?: string, details: FieldErrorDetail[] = [], reason?: string) {
     super(message);
+    this.reason = reason;
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
@@ -26,6 +29,8 @@ export class ApiError extends Error {
 
 export interface HttpClient {
   request<T>(method: string, path: string, body?: unknown, quiet401?: boolean): Promise<T>;
+  /** POST a JSON body and receive a file: its bytes and the name from Content-Disposition. */
+  download(path: string, body: unknown): Promise<{ blob: Blob; filename: string | null }>;
   /** Called whenever a request answers 401, unless it asked to be quiet about it. */
   onUnauthorized(fn: (() => void) | null): void;
 }
@@ -60,25 +65,77 @@ export function createClient(options: {
       }
       if (res.status === 204) return undefined as T;
       const text = await res.text();
+      if (!res.ok) {
+        if (res.status === 401 && !quiet401 && unauthorized) unauthorized();
+        throw errorFrom(res, text);
+      }
+
       let data: unknown = undefined;
       try {
         data = text ? JSON.parse(text) : undefined;
       } catch {
         data = undefined;
       }
-      if (!res.ok) {
-        const e = (data as { error?: { code?: string; message?: string; field?: string; details?: FieldErrorDetail[] } } | undefined)
-          ?.error;
-        if (res.status === 401 && !quiet401 && unauthorized) unauthorized();
-        throw new ApiError(
-          res.status,
-          e?.code ?? 'unknown',
-          e?.message || `${res.status} ${res.statusText || 'request failed'}`,
-          e?.field,
-          e?.details ?? [],
-        );
-      }
       return data as T;
     },
+    async download(path: string, body: unknown) {
+      let res: Response;
+      try {
+        res = await fetch(`${options.root}${path}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'wattline' },
+          body: JSON.stringify(body),
+          credentials: 'same-origin',
+          cache: 'no-store',
+        });
+      } catch {
+        throw new ApiError(0, 'unavailable', options.unreachable);
+      }
+      if (!res.ok) {
+        if (res.status === 401 && unauthorized) unauthorized();
+        throw errorFrom(res, await res.text());
+      }
+      return { blob: await res.blob(), filename: filenameOf(res.headers.get('Content-Disposition')) };
+    },
   };
+}
+
+function errorFrom(res: Response, text: string): ApiError {
+  let data: unknown = undefined;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = undefined;
+  }
+  const e = (
+    data as
+      | { error?: { code?: string; message?: string; field?: string; details?: FieldErrorDetail[]; reason?: string } }
+      | undefined
+  )?.error;
+  return new ApiError(
+    res.status,
+    e?.code ?? 'unknown',
+    e?.message || `${res.status} ${res.statusText || 'request failed'}`,
+    e?.field,
+    e?.details ?? [],
+    e?.reason,
+  );
+}
+
+/** The file name of a Content-Disposition header (RFC 6266: filename* wins over filename). */
+export function filenameOf(header: string | null): string | null {
+  if (!header) return null;
+  const star = /filename\*\s*=\s*([^;]+)/i.exec(header);
+  if (star) {
+    const v = star[1].trim().replace(/^"|"$/g, '');
+    const i = v.indexOf("''");
+    try {
+      return decodeURIComponent(i >= 0 ? v.slice(i + 2) : v);
+    } catch {
+      /* fall through to filename= */
+    }
+  }
+  const plain = /filename\s*=\s*("([^"]*)"|[^;]+)/i.exec(header);
+  if (!plain) return null;
+  return (plain[2] ?? plain[1]).trim();
 }

@@ -1,7 +1,12 @@
 // Live values: a WebSocket to /api/v1/live with reconnect + backoff, and polling of
 // /api/v1/latest every 2 s while the socket is down. Exposed as a tiny external store.
+//
+// Pages say which values they need with want(): a list of signal ids (a dashboard) or 'all' (the
+// meter list). While nobody wants 'all' and somebody wants ids, the socket subscribes to exactly
+// their union ({"type":"subscribe"}); as long as any page wants 'all' it stays unsubscribed and
+// receives every value of the tenant (leaving a subscription takes a reconnect).
 
-import { useSyncExternalStore } from 'react';
+import { useEffect, useSyncExternalStore } from 'react';
 import { api, liveUrl, type LatestValue } from './api';
 
 export type ConnState = 'connecting' | 'live' | 'reconnecting' | 'offline';
@@ -32,6 +37,54 @@ class LiveStore {
   private polling = false;
   private pending: LatestValue[] = [];
   private flushScheduled = false;
+  private wants = new Map<number, readonly number[] | 'all'>();
+  private nextWant = 1;
+  /** What the open socket is subscribed to: null while it receives everything. */
+  private subscribed: Set<number> | null = null;
+
+  /** Declares the values a page needs until the returned function is called. */
+  want(ids: readonly number[] | 'all'): () => void {
+    const key = this.nextWant++;
+    this.wants.set(key, ids);
+    this.applyWants();
+    return () => {
+      this.wants.delete(key);
+      this.applyWants();
+    };
+  }
+
+  /** The union of all wanted ids, or null when someone wants everything (or nobody wants ids). */
+  private desired(): Set<number> | null {
+    const ids = new Set<number>();
+    for (const w of this.wants.values()) {
+      if (w === 'all') return null;
+      for (const id of w) ids.add(id);
+    }
+    return ids.size ? ids : null;
+  }
+
+  private applyWants(): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return; // onopen applies them
+    const want = this.desired();
+    if (want === null) {
+      if (this.subscribed !== null) {
+        // No way to go back to "everything" but a fresh socket.
+        this.ws = null;
+        ws.onopen = ws.onclose = ws.onerror = ws.onmessage = null;
+        ws.close();
+        this.subscribed = null;
+        this.connect();
+      }
+      return;
+    }
+    const cur = this.subscribed ?? new Set<number>();
+    const add = [...want].filter((id) => !cur.has(id));
+    const drop = [...cur].filter((id) => !want.has(id));
+    if (add.length) ws.send(JSON.stringify({ type: 'subscribe', signals: add }));
+    if (drop.length) ws.send(JSON.stringify({ type: 'unsubscribe', signals: drop }));
+    this.subscribed = new Set(want);
+  }
 
   start(): void {
     if (this.running) return;
@@ -104,6 +157,8 @@ class LiveStore {
       this.backoff = BACKOFF_MIN_MS;
       this.stopPolling();
       this.setState('live');
+      this.subscribed = null;
+      this.applyWants();
       // Catch up on anything missed while the socket was down.
       void this.pollOnce();
     };
@@ -199,4 +254,14 @@ export const live = new LiveStore();
 
 export function useLive(): LiveSnapshot {
   return useSyncExternalStore(live.subscribe, live.getSnapshot);
+}
+
+/** Keeps the live values of `ids` (or of everything) flowing while the calling component lives. */
+export function useLiveWant(ids: readonly number[] | 'all'): void {
+  const key = ids === 'all' ? 'all' : [...ids].sort((a, b) => a - b).join(',');
+  useEffect(() => {
+    const list = key === 'all' ? 'all' : key ? key.split(',').map(Number) : [];
+    if (list !== 'all' && list.length === 0) return;
+    return live.want(list);
+  }, [key]);
 }

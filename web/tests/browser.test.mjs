@@ -54,7 +54,7 @@ test(
     page.setDefaultTimeout(15_000);
 
     await t.test('wrong password shows the server error', async () => {
-      await page.goto(BASE.replace(/\/?$/, '/'), { waitUntil: 'load' });
+      await page.goto(`${BASE.replace(/\/?$/, '/')}#/meters`, { waitUntil: 'load' });
       await page.locator('input[name="username"]').waitFor();
       await page.fill('input[name="username"]', USER);
       await page.fill('input[name="password"]', `${PASSWORD}-wrong`);

@@ -216,7 +216,7 @@ test('connector UI: first run, scan, drivers, gateway meters, claiming', { skip:
     // The server's own UI lists the meters with live values.
     const server = await admin.newPage();
     server.setDefaultTimeout(30_000);
-    await server.goto(`${SERVER}/`, { waitUntil: 'load' });
+    await server.goto(`${SERVER}/#/meters`, { waitUntil: 'load' });
     if (await server.locator('input[name="password"]').count()) {
       await server.fill('input[name="username"]', 'admin');
       await server.fill('input[name="password"]', process.env.SERVER_ADMIN_PASSWORD);

@@ -3,10 +3,12 @@ import uPlot from 'uplot';
 import { api, ApiError, type LatestValue, type Signal } from '../api';
 import { displayFor, formatFullTs, formatNumber, signalLabel } from '../format';
 import { live } from '../live';
+import { useT, type MessageKey } from '../i18n';
+import { timeTicks } from './timeAxis';
 
 export const RANGES = {
-  '1h': { label: '1 h', ms: 3_600_000 },
-  '24h': { label: '24 h', ms: 86_400_000 },
+  '1h': { label: 'trend.preset.1h' as MessageKey, ms: 3_600_000 },
+  '24h': { label: 'trend.preset.24h' as MessageKey, ms: 86_400_000 },
 } as const;
 export type RangeKey = keyof typeof RANGES;
 
@@ -21,6 +23,7 @@ function chartHeight(width: number): number {
  * The container carries data-points (points currently plotted) and data-signal for tests.
  */
 export function TrendChart({ signal, range }: { signal: Signal; range: RangeKey }) {
+  const t = useT();
   const boxRef = useRef<HTMLDivElement>(null);
   const [status, setStatus] = useState<Status>({ kind: 'loading' });
   const [reload, setReload] = useState(0);
@@ -46,7 +49,7 @@ export function TrendChart({ signal, range }: { signal: Signal; range: RangeKey 
       legend: { live: true },
       scales: { x: { time: true } },
       series: [
-        { label: 'Time', value: (_u, v) => (v == null ? '—' : formatFullTs(v * 1000)) },
+        { label: t('trend.time'), value: (_u, v) => (v == null ? '—' : formatFullTs(v * 1000)) },
         {
           label: `${signalLabel(signal.name)}${disp.unit ? ` (${disp.unit})` : ''}`,
           stroke: '#2563eb',
@@ -58,7 +61,7 @@ export function TrendChart({ signal, range }: { signal: Signal; range: RangeKey 
         },
       ],
       axes: [
-        { stroke: '#5b6472', font: axisFont, grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e3e6ea', width: 1 } },
+        { stroke: '#5b6472', font: axisFont, grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e3e6ea', width: 1 }, values: timeTicks(0), size: 44 },
         {
           stroke: '#5b6472',
           font: axisFont,
@@ -153,14 +156,14 @@ export function TrendChart({ signal, range }: { signal: Signal; range: RangeKey 
   return (
     <div className="trend-wrap">
       <div ref={boxRef} className="trend" data-testid="trend" data-signal={signal.name} data-range={range} />
-      {status.kind === 'loading' && <div className="trend-overlay muted">Loading history…</div>}
-      {status.kind === 'ready' && status.points === 0 && <div className="trend-overlay muted">No data in this range yet.</div>}
+      {status.kind === 'loading' && <div className="trend-overlay muted">{t('trend.loading')}</div>}
+      {status.kind === 'ready' && status.points === 0 && <div className="trend-overlay muted">{t('trend.noData')}</div>}
       {status.kind === 'error' && (
         <div className="trend-overlay">
           <div className="alert" role="alert">
-            Could not load history: {status.message}{' '}
+            {t('trend.loadError', { message: status.message })}{' '}
             <button type="button" className="btn btn-small" onClick={() => setReload((n) => n + 1)}>
-              Retry
+              {t('common.retry')}
             </button>
           </div>
         </div>

@@ -1,7 +1,8 @@
 import type { Meter } from '../api';
 import { TrendChart, RANGES, type RangeKey } from '../components/TrendChart';
 import { displayFor, formatAge, formatFullTs, formatTs, formatValue, signalLabel } from '../format';
-import { useLive } from '../live';
+import { useLive, useLiveWant } from '../live';
+import { useT } from '../i18n';
 import { meterHref, navigate } from '../router';
 import { lastUpdate, STALE_MS, useNow } from './MeterListPage';
 
@@ -20,13 +21,15 @@ export function MeterDetailPage({
   params: URLSearchParams;
   onRetry: () => void;
 }) {
+  const t = useT();
   const { values } = useLive();
+  useLiveWant('all');
   const now = useNow(5000);
   const meter = meters?.find((m) => m.id === meterId);
 
   const back = (
     <a className="back" href="#/meters" data-testid="back">
-      ← All meters
+      ← {t('meters.all')}
     </a>
   );
 
@@ -36,17 +39,17 @@ export function MeterDetailPage({
         {back}
         {error ? (
           <div className="alert" role="alert">
-            Could not load meters: {error}{' '}
+            {t('meters.loadError', { message: error })}{' '}
             <button type="button" className="btn btn-small" onClick={onRetry}>
-              Retry
+              {t('common.retry')}
             </button>
           </div>
         ) : meters === null ? (
-          <p className="muted">Loading…</p>
+          <p className="muted">{t('common.loading')}</p>
         ) : (
           <div className="card pad">
-            <h1>Meter not found</h1>
-            <p className="muted">There is no meter with id {String(meterId)} in this tenant.</p>
+            <h1>{t('meters.notFound')}</h1>
+            <p className="muted">{t('meters.notFoundText', { id: String(meterId) })}</p>
           </div>
         )}
       </section>
@@ -72,10 +75,10 @@ export function MeterDetailPage({
         <div>
           <h1>{meter.name}</h1>
           <p className="muted small">
-            {[meter.model, meter.site?.name, `connector ${meter.connector}`].filter(Boolean).join(' · ')}
+            {[meter.model, meter.site?.name, t('meters.connectorName', { name: meter.connector })].filter(Boolean).join(' · ')}
             {' · '}
             <span className={stale ? 'stale-text' : undefined} title={last ? formatFullTs(last) : undefined}>
-              last update {last ? `${formatTs(last, now)} (${formatAge(last, now)})` : 'never'}
+              {t('meters.lastUpdateText', { when: last ? `${formatTs(last, now)} (${formatAge(last, now)})` : t('common.never') })}
             </span>
           </p>
         </div>
@@ -85,7 +88,7 @@ export function MeterDetailPage({
         <div className="card chart-card">
           <div className="chart-head">
             <div>
-              <div className="chart-title">{selected ? signalLabel(selected.name) : 'No signals'}</div>
+              <div className="chart-title">{selected ? signalLabel(selected.name) : t('meters.noSignals')}</div>
               {selected && selDisp && (
                 <div className="chart-current">
                   {formatValue(selVal?.value, selDisp)} <span className="unit">{selDisp.unit}</span>
@@ -94,8 +97,13 @@ export function MeterDetailPage({
             </div>
             <div className="controls">
               {selected && (
+                <a className="btn btn-small" href={`#/trends?s=${selected.id}&range=${range}`} data-testid="open-trend">
+                  {t('meters.openTrend')}
+                </a>
+              )}
+              {selected && (
                 <select
-                  aria-label="Signal"
+                  aria-label={t('meters.signal')}
                   value={selected.name}
                   onChange={(e) => go(e.target.value, range)}
                   className="select"
@@ -107,7 +115,7 @@ export function MeterDetailPage({
                   ))}
                 </select>
               )}
-              <div className="seg" role="group" aria-label="Time range">
+              <div className="seg" role="group" aria-label={t('trend.range')}>
                 {(Object.keys(RANGES) as RangeKey[]).map((k) => (
                   <button
                     key={k}
@@ -117,7 +125,7 @@ export function MeterDetailPage({
                     data-range={k}
                     onClick={() => go(selected?.name, k)}
                   >
-                    {RANGES[k].label}
+                    {t(RANGES[k].label)}
                   </button>
                 ))}
               </div>
@@ -126,7 +134,7 @@ export function MeterDetailPage({
           {selected ? (
             <TrendChart key={`${selected.id}-${range}`} signal={selected} range={range} />
           ) : (
-            <p className="muted pad">This meter has no signals.</p>
+            <p className="muted pad">{t('meters.noSignalsText')}</p>
           )}
         </div>
 
@@ -134,10 +142,10 @@ export function MeterDetailPage({
           <table className="table signals" data-testid="signals">
             <thead>
               <tr>
-                <th>Signal</th>
-                <th className="num">Value</th>
-                <th>Unit</th>
-                <th className="num">Updated</th>
+                <th>{t('meters.signal')}</th>
+                <th className="num">{t('meters.value')}</th>
+                <th>{t('meters.unit')}</th>
+                <th className="num">{t('meters.updated')}</th>
               </tr>
             </thead>
             <tbody>
@@ -158,14 +166,14 @@ export function MeterDetailPage({
                       <div>{signalLabel(s.name)}</div>
                       <div className="sub mono">
                         {s.name}
-                        {s.kind === 'counter' ? ' · counter' : ''}
+                        {s.kind === 'counter' ? ` · ${t('meters.counter')}` : ''}
                       </div>
                     </td>
                     <td
                       className={`num value${bad ? ' bad' : ''}`}
                       data-signal={s.name}
                       data-value={v && Number.isFinite(v.value) ? v.value : undefined}
-                      title={bad ? `Quality: ${v!.quality}` : undefined}
+                      title={bad ? t('meters.quality', { quality: v!.quality }) : undefined}
                     >
                       {formatValue(v?.value, d)}
                     </td>

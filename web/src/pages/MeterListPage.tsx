@@ -1,21 +1,22 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { LatestValue, Meter, Signal } from '../api';
 import { displayFor, formatAge, formatFullTs, formatTs, formatValue, formatNumber } from '../format';
-import { useLive } from '../live';
+import { useLive, useLiveWant } from '../live';
+import { useT, type MessageKey } from '../i18n';
 import { meterHref, navigate } from '../router';
 
 interface Column {
   signal: string;
-  label: string;
+  label: MessageKey;
   unit: string;
 }
 
 const COLUMNS: Column[] = [
-  { signal: 'active_power_total', label: 'Power', unit: 'kW' },
-  { signal: 'voltage_l1_n', label: 'Voltage L1–N', unit: 'V' },
-  { signal: 'current_l1', label: 'Current L1', unit: 'A' },
-  { signal: 'frequency', label: 'Frequency', unit: 'Hz' },
-  { signal: 'active_energy_import', label: 'Energy import', unit: 'kWh' },
+  { signal: 'active_power_total', label: 'meters.col.power', unit: 'kW' },
+  { signal: 'voltage_l1_n', label: 'meters.col.voltage', unit: 'V' },
+  { signal: 'current_l1', label: 'meters.col.current', unit: 'A' },
+  { signal: 'frequency', label: 'meters.col.frequency', unit: 'Hz' },
+  { signal: 'active_energy_import', label: 'meters.col.energy', unit: 'kWh' },
 ];
 
 /** A meter is shown as stale when nothing arrived for this long. */
@@ -40,7 +41,9 @@ export function lastUpdate(meter: Meter, values: ReadonlyMap<number, LatestValue
 }
 
 export function MeterListPage({ meters, error, onRetry }: { meters: Meter[] | null; error: string | null; onRetry: () => void }) {
+  const t = useT();
   const { values } = useLive();
+  useLiveWant('all');
   const now = useNow(5000);
   const [filter, setFilter] = useState('');
 
@@ -74,19 +77,19 @@ export function MeterListPage({ meters, error, onRetry }: { meters: Meter[] | nu
     <section className="page">
       <div className="page-head">
         <div>
-          <h1>Meters</h1>
+          <h1>{t('meters.title')}</h1>
           <p className="muted small" data-testid="meter-summary">
             {meters === null
-              ? 'Loading meters…'
-              : `${meters.length} meter${meters.length === 1 ? '' : 's'}` +
-                (totalKnown > 0 ? ` · total active power ${formatNumber(totalW, 2)} kW` : '')}
+              ? t('meters.loading')
+              : t(meters.length === 1 ? 'meters.countOne' : 'meters.count', { n: meters.length }) +
+                (totalKnown > 0 ? t('meters.totalPower', { value: formatNumber(totalW, 2) }) : '')}
           </p>
         </div>
         <input
           className="search"
           type="search"
-          placeholder="Filter by name, model, connector…"
-          aria-label="Filter meters"
+          placeholder={t('meters.filterPlaceholder')}
+          aria-label={t('meters.filterLabel')}
           value={filter}
           onChange={(e) => setFilter(e.target.value)}
         />
@@ -94,9 +97,9 @@ export function MeterListPage({ meters, error, onRetry }: { meters: Meter[] | nu
 
       {error && (
         <div className="alert" role="alert">
-          Could not load meters: {error}{' '}
+          {t('meters.loadError', { message: error })}{' '}
           <button type="button" className="btn btn-small" onClick={onRetry}>
-            Retry
+            {t('common.retry')}
           </button>
         </div>
       )}
@@ -105,23 +108,23 @@ export function MeterListPage({ meters, error, onRetry }: { meters: Meter[] | nu
         <table className="table meters" data-testid="meters">
           <thead>
             <tr>
-              <th>Name</th>
-              <th className="hide-md">Model</th>
-              <th className="hide-sm">Connector</th>
+              <th>{t('meters.name')}</th>
+              <th className="hide-md">{t('meters.model')}</th>
+              <th className="hide-sm">{t('meters.connector')}</th>
               {COLUMNS.map((c) => (
                 <th key={c.signal} className={`num${c.signal === 'active_energy_import' ? ' hide-sm' : ''}`}>
-                  {c.label}
+                  {t(c.label)}
                   <span className="th-unit">{c.unit}</span>
                 </th>
               ))}
-              <th className="num">Last update</th>
+              <th className="num">{t('meters.lastUpdate')}</th>
             </tr>
           </thead>
           <tbody>
             {meters !== null && shown.length === 0 && (
               <tr>
                 <td colSpan={COLUMNS.length + 4} className="center muted">
-                  {meters.length === 0 ? 'No meters yet.' : 'No meter matches the filter.'}
+                  {meters.length === 0 ? t('meters.none') : t('meters.noMatch')}
                 </td>
               </tr>
             )}
@@ -160,15 +163,15 @@ export function MeterListPage({ meters, error, onRetry }: { meters: Meter[] | nu
                         className={`num value${bad ? ' bad' : ''}${c.signal === 'active_energy_import' ? ' hide-sm' : ''}`}
                         data-signal={c.signal}
                         data-value={v && Number.isFinite(v.value) ? v.value : undefined}
-                        title={bad ? `Quality: ${v!.quality}` : undefined}
+                        title={bad ? t('meters.quality', { quality: v!.quality }) : undefined}
                       >
                         {s && v && cellDisplay ? formatValue(v.value, { ...cellDisplay, unit: c.unit }) : '—'}
                         {s && cellDisplay && cellDisplay.unit !== c.unit ? <span className="unit"> {cellDisplay.unit}</span> : null}
                       </td>
                     );
                   })}
-                  <td className="num ts" data-testid="last-update" title={last ? `${formatFullTs(last)} (${formatAge(last, now)})` : 'No data yet'}>
-                    {stale && last ? <span className="stale-dot" aria-label="stale" /> : null}
+                  <td className="num ts" data-testid="last-update" title={last ? `${formatFullTs(last)} (${formatAge(last, now)})` : t('meters.noData')}>
+                    {stale && last ? <span className="stale-dot" aria-label={t('meters.stale')} /> : null}
                     {formatTs(last, now)}
                   </td>
                 </tr>
