@@ -2,8 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <nlohmann/json.hpp>
+
+#include "server/export.h"
 
 namespace wattline::server {
 namespace bhttp = boost::beast::http;
@@ -56,6 +60,7 @@ void Api::Register(http::Router& router) {
              [this](Request& r) { return Aggregates(r); });
   router.Add(bhttp::verb::get, "/api/v1/signals/{id}/history",
              [this](Request& r) { return History(r); });
+  router.AddAsync(bhttp::verb::post, "/api/v1/export", [this](Request& r) { return Export(r); });
 }
 
 Result<std::vector<SignalInfo>> Api::SignalsOfQuery(const Session& session, const Request& req) {
@@ -264,6 +269,45 @@ Result<http::WebSocketOpen> Api::OpenLive(Request& req) {
     });
     ws->OnClose([this, client] { hub_.Leave(client); });
   });
+}
+
+}  // namespace wattline::server
+
+namespace wattline::server {
+namespace {
+
+// A coroutine that owns its request (parameters live in the coroutine frame).
+boost::asio::awaitable<Result<ExportFile>> RenderOnPool(ExportRequest r) {
+  co_return RenderExport(r);
+}
+
+}  // namespace
+
+boost::asio::awaitable<Response> Api::Export(Request& req) {
+  // A viewer's right: the file holds only the values the caller's page already shows (the
+  // request carries them), so nothing is read from the store here. CSRF is checked all the same.
+  auto s = guard_.Check(req, Role::kViewer, Access::kWrite);
+  if (!s) co_return Response::Error(s.error());
+  auto parsed = ParseExportRequest(req.body(), store_.calendar().zone());
+  if (!parsed) {
+    spdlog::warn("export by '{}': {}", s->username, parsed.error().ToString());
+    co_return Response::Error(parsed.error());
+  }
+  const size_t series = parsed->series.size();
+  auto file = co_await boost::asio::co_spawn(export_pool_, RenderOnPool(std::move(*parsed)),
+                                             boost::asio::use_awaitable);
+  if (!file) {
+    spdlog::error("export by '{}' failed: {}", s->username, file.error().ToString());
+    co_return Response::Error(file.error());
+  }
+  spdlog::info("export by '{}': {} ({} series, {} bytes)", s->username, file->filename, series,
+               file->bytes.size());
+  Response r;
+  r.content_type = std::move(file->content_type);
+  r.body = std::move(file->bytes);
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + file->filename + "\"");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  co_return r;
 }
 
 }  // namespace wattline::server

@@ -3,6 +3,8 @@
 // Thread-safety: used from the server's I/O thread.
 #pragma once
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "historian/engine.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -34,11 +36,15 @@ class Api {
   http::Response History(http::Request& req);
   http::Response Chart(http::Request& req);
   http::Response Aggregates(http::Request& req);
+  // POST /api/v1/export: the file is rendered on export_pool_, so that a large PDF does not
+  // hold up the I/O thread.
+  boost::asio::awaitable<http::Response> Export(http::Request& req);
 
   Catalog& catalog_;
   historian::Engine& store_;
   Guard& guard_;
   LiveHub& hub_;
+  boost::asio::thread_pool export_pool_{1};
   // GET /api/v1/latest of a whole tenant, serialized, with the tenant's count of stored
   // batches when it was made (LiveHub::stored_batches): valid until the next batch is stored.
   struct CachedLatest {
