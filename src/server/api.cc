@@ -5,6 +5,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "server/site_tree_api.h"
+
 namespace wattline::server {
 namespace bhttp = boost::beast::http;
 using http::Request;
@@ -40,6 +42,14 @@ json SignalJson(const SignalInfo& s) {
 }
 
 json Num(double v) { return std::isfinite(v) ? json(v) : json(); }
+
+// [ts_ms, value], and the quality as a third element when it is not good (a manual reading,
+// an invalid value), so that charts can mark such points.
+json PointJson(const historian::StoredSample& p) {
+  json j = json::array({p.ts_ms, Num(p.value)});
+  if (p.quality != Quality::kGood) j.push_back(QualityName(p.quality));
+  return j;
+}
 }  // namespace
 
 void Api::Register(http::Router& router) {
@@ -127,7 +137,7 @@ Response Api::Latest(Request& req) {
                    {"meter_id", meter_of[v.signal_id]},
                    {"ts_ms", v.ts_ms},
                    {"value", Num(v.value)},
-                   {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
+                   {"quality", QualityName(v.quality)}});
   }
   Response r = Response::Json(out);
   if (whole_tenant) latest_cache_[s->tenant_id] = {version, r.body};
@@ -157,7 +167,7 @@ Response Api::History(Request& req) {
     *points = historian::DownsampleMinMax(*points, *from, *to, static_cast<size_t>(*max_points));
   }
   json pts = json::array();
-  for (const auto& p : *points) pts.push_back(json::array({p.ts_ms, Num(p.value)}));
+  for (const auto& p : *points) pts.push_back(PointJson(p));
   return Response::Json({{"signal", SignalJson(*signal)}, {"points", std::move(pts)}});
 }
 
@@ -180,7 +190,7 @@ Response Api::Chart(Request& req) {
   auto chart = store_.Chart(*id, *from, *to, static_cast<size_t>(*points));
   if (!chart) return Response::Error(chart.error());
   json pts = json::array();
-  for (const auto& p : *chart) pts.push_back(json::array({p.ts_ms, Num(p.value)}));
+  for (const auto& p : *chart) pts.push_back(PointJson(p));
   return Response::Json({{"signal", SignalJson(*signal)}, {"points", std::move(pts)}});
 }
 
