@@ -185,13 +185,14 @@ class Feeder {
       for (int s = 0; s < config_.signals; ++s) {
         // Values that change every second, as a meter's would.
         double v = 230.0 + m + s * 0.25 + static_cast<double>(ts_ms % 60000) / 1000.0;
-        r.values.push_back({fmt::format("signal_{:02}", s), "W", SignalKind::kInstant, v,
-                            Quality::kGood});
+        r.values.push_back(
+            {fmt::format("signal_{:02}", s), "W", SignalKind::kInstant, v, Quality::kGood});
       }
       batch.records.push_back({first_seq + static_cast<uint64_t>(m), wire::EncodeReading(r)});
     }
-    auto res = http_.Request(bhttp::verb::post, "/api/v1/ingest", "application/vnd.wattline.batch",
-                             wire::EncodeBatch(batch), {{"Authorization", "Bearer " + config_.token}});
+    auto res =
+        http_.Request(bhttp::verb::post, "/api/v1/ingest", "application/vnd.wattline.batch",
+                      wire::EncodeBatch(batch), {{"Authorization", "Bearer " + config_.token}});
     if (!res) return Fail(res.error());
     if (res->status != 200) {
       return Fail(Internal(fmt::format("ingest answered {}: {}", res->status, res->body)));
@@ -224,8 +225,8 @@ FeedResult FeedLoop(Feeder& feeder, int seconds, const std::atomic<bool>& stop) 
     next += std::chrono::seconds(1);
     auto t0 = std::chrono::steady_clock::now();
     auto acked = feeder.Send(NowMs());
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                    .count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     out.worst_post_ms = std::max(out.worst_post_ms, ms);
     if (acked) {
       ++out.batches;
@@ -278,7 +279,7 @@ asio::awaitable<void> LiveClient(LiveShared& shared, size_t index) {
   tcp::endpoint endpoint(asio::ip::make_address(shared.host), shared.port);
   beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(30));
   co_await beast::get_lowest_layer(ws).async_connect(endpoint,
-                                                      asio::redirect_error(asio::use_awaitable, ec));
+                                                     asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return fail("connect");
   ws.next_layer().set_verify_callback(asio::ssl::host_name_verification(shared.host));
   co_await ws.next_layer().async_handshake(asio::ssl::stream_base::client,
@@ -440,13 +441,15 @@ int RunLive(const Options& options, SyncHttps& http, const FeedConfig& feed_conf
              per_batch, clients);
   fmt::print("| Set-up: TLS + WebSocket handshakes and subscribe of all clients | {:.1f} s | | |\n",
              setup_s);
-  fmt::print("| Batches posted at 1 Hz (acknowledged / failed), slowest POST | {} / {}, {:.0f} ms "
-             "| | |\n",
-             fed.batches, fed.failures, fed.worst_post_ms);
-  fmt::print("| Frames expected / received / missing (fewest for one client) | {} / {} / {} ({}) "
-             "| none missing | {} |\n",
-             expected, received, expected > received ? expected - received : 0, min_client,
-             Verdict(complete));
+  fmt::print(
+      "| Batches posted at 1 Hz (acknowledged / failed), slowest POST | {} / {}, {:.0f} ms "
+      "| | |\n",
+      fed.batches, fed.failures, fed.worst_post_ms);
+  fmt::print(
+      "| Frames expected / received / missing (fewest for one client) | {} / {} / {} ({}) "
+      "| none missing | {} |\n",
+      expected, received, expected > received ? expected - received : 0, min_client,
+      Verdict(complete));
   if (shared.short_frames || shared.error_frames) {
     fmt::print("| Frames with values missing / error frames | {} / {} | 0 | MISSED |\n",
                shared.short_frames, shared.error_frames);
@@ -461,8 +464,9 @@ int RunLive(const Options& options, SyncHttps& http, const FeedConfig& feed_conf
 }
 
 int Main(int argc, char** argv) {
-  Options options("wattline-web-bench",
-                  "Client of the web benchmark: login | get | feed | live (see bench/web_bench.sh).");
+  Options options(
+      "wattline-web-bench",
+      "Client of the web benchmark: login | get | feed | live (see bench/web_bench.sh).");
   options.Add("host", "127.0.0.1", "server address (an IP address of its certificate)");
   options.Add("port", "0", "server port");
   options.Add("cert", "", "the server's certificate (PEM), trusted exactly");
@@ -523,9 +527,9 @@ int Main(int argc, char** argv) {
     auto res = http.Request(bhttp::verb::get, options.Get("path"), "", "",
                             {{"Cookie", options.Get("cookie")}});
     if (!res || res->status != 200) {
-      spdlog::critical("GET {} failed: {}", options.Get("path"),
-                       res ? fmt::format("status {}: {}", res->status, res->body)
-                           : res.error().ToString());
+      spdlog::critical(
+          "GET {} failed: {}", options.Get("path"),
+          res ? fmt::format("status {}: {}", res->status, res->body) : res.error().ToString());
       return 1;
     }
     std::ofstream(options.Get("out"), std::ios::binary) << res->body;

@@ -122,8 +122,8 @@ void LiveHub::OnMessage(uint64_t client_id, std::string_view text, const SignalC
   }
   const nlohmann::json& list = msg["signals"];
   if (list.size() > kMaxIdsPerMessage) {
-    return refuse(fmt::format("{} signal ids in one message; at most {}", list.size(),
-                              kMaxIdsPerMessage));
+    return refuse(
+        fmt::format("{} signal ids in one message; at most {}", list.size(), kMaxIdsPerMessage));
   }
   std::vector<int64_t> ids;
   ids.reserve(list.size());
@@ -187,10 +187,9 @@ void LiveHub::Publish(int64_t tenant_id, std::span<const LiveValue> values) {
 
   Frame shared;
   for (auto& [id, client] : it->second) {
-    const bool covers = client.explicit_ids
-                            ? std::includes(client.ids.begin(), client.ids.end(),
-                                            batch_ids.begin(), batch_ids.end())
-                            : !Intersects(client.ids, batch_ids);
+    const bool covers = client.explicit_ids ? std::includes(client.ids.begin(), client.ids.end(),
+                                                            batch_ids.begin(), batch_ids.end())
+                                            : !Intersects(client.ids, batch_ids);
     if (covers) {
       if (!shared) {
         shared = std::make_shared<const std::string>(std::move(whole));
