@@ -174,7 +174,7 @@ Status ServerApp::Start(const ServerConfig& config) {
   d.api = std::make_unique<Api>(*d.catalog, *d.store, *d.guard, d.hub);
   d.api->Register(d.router);
   d.tree = std::make_unique<SiteTree>(*d.catalog, *d.store, RealTime());
-  d.tree_api = std::make_unique<SiteTreeApi>(*d.tree, *d.catalog, *d.guard, *d.audit);
+  d.tree_api = std::make_unique<SiteTreeApi>(*d.tree, *d.catalog, *d.guard, *d.audit, d.hub);
   d.tree_api->Register(d.router);
   auto fingerprint = http::CertificateFingerprintFromFile(d.cert_path);
   if (!fingerprint) return fingerprint.error();

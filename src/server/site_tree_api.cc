@@ -335,6 +335,7 @@ Response SiteTreeApi::AddReading(Request& req) {
   auto reading = tree_.AddReading(s->tenant_id, *id, (*body)["ts_ms"].get<int64_t>(),
                                   (*body)["value"].get<double>());
   if (!reading) return Response::Error(reading.error());
+  hub_.Stored(s->tenant_id);
   json out = ReadingJson(*reading);
   json after = out;
   after["node_id"] = node->id;

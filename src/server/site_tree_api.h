@@ -9,14 +9,15 @@
 #include "http/router.h"
 #include "server/access.h"
 #include "server/accounts_api.h"
+#include "server/live_hub.h"
 #include "server/site_tree.h"
 
 namespace wattline::server {
 
 class SiteTreeApi {
  public:
-  SiteTreeApi(SiteTree& tree, Catalog& catalog, Guard& guard, AuditTrail& audit)
-      : tree_(tree), catalog_(catalog), guard_(guard), audit_(audit) {}
+  SiteTreeApi(SiteTree& tree, Catalog& catalog, Guard& guard, AuditTrail& audit, LiveHub& hub)
+      : tree_(tree), catalog_(catalog), guard_(guard), audit_(audit), hub_(hub) {}
 
   void Register(http::Router& router);
 
@@ -36,6 +37,7 @@ class SiteTreeApi {
   Catalog& catalog_;
   Guard& guard_;
   AuditTrail& audit_;
+  LiveHub& hub_;  // told of stored readings, which ends its cached /latest answer
 };
 
 // "good", "invalid" or "manual".

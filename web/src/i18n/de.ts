@@ -362,6 +362,7 @@ export const de: Record<MessageKey, string> = {
   'tree.enterReading': 'Zählerstand erfassen',
   'tree.readingSaved': 'Zählerstand gespeichert.',
   'tree.noReadings': 'Noch keine Zählerstände.',
+  'tree.signals': 'Signale ({n})',
   'tree.quality': 'Herkunft',
   'tree.quality.good': 'Zähler',
   'tree.quality.invalid': 'ungültig',

@@ -360,6 +360,7 @@ export const en = {
   'tree.enterReading': 'Enter reading',
   'tree.readingSaved': 'Reading saved.',
   'tree.noReadings': 'No readings yet.',
+  'tree.signals': 'Signals ({n})',
   'tree.quality': 'Source',
   'tree.quality.good': 'meter',
   'tree.quality.invalid': 'invalid',

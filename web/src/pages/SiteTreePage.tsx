@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, ApiError, hasRole, NODE_KINDS, type Meter, type NodeKind, type Reading, type TreeNode, type User, type VirtualTerm } from '../api';
 import { useT, type MessageKey } from '../i18n';
+import { meterHref } from '../router';
 import { formatFullTs, formatNumber, signalLabel } from '../format';
 
 type Period = 'today' | 'week' | 'month';
@@ -275,6 +276,18 @@ function NodeDetails(props: {
         {props.total !== undefined && Number.isFinite(props.total) && ` · ${formatNumber(props.total, 1)} kWh`}
       </p>
       {node.kind === 'meter' && !node.energy_signal && <p className="small stale-text">{t('tree.noEnergySignal')}</p>}
+      {node.signals.length > 0 && node.device_id !== null && (
+        <details className="small section">
+          <summary>{t('tree.signals', { n: node.signals.length })}</summary>
+          <ul>
+            {node.signals.map((sig) => (
+              <li key={sig.id}>
+                <a href={meterHref(node.device_id ?? 0, { signal: sig.name })}>{signalLabel(sig.name)}</a> ({sig.unit})
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
       {node.kind === 'virtual_meter' && !props.engineer && (
         <ul className="small">
           {node.terms.map((term) => (
