@@ -348,7 +348,9 @@ function NodeDetails(props: {
               <label className="field">
                 <span>{t('tree.meter')}</span>
                 <select className="select" value={device} onChange={(e) => setDevice(e.target.value)}>
-                  {(props.meters ?? []).map((m) => (
+                  {(props.meters ?? [])
+                    .filter((m) => m.connector !== '' || m.id === node.device_id)
+                    .map((m) => (
                     <option key={m.id} value={m.id}>
                       {m.name}
                     </option>
