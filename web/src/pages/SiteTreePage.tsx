@@ -222,11 +222,13 @@ function TreeItem(props: {
         ) : (
           <span className="tree-toggle" aria-hidden="true" />
         )}
-        <button type="button" className="tree-name btn-link" onClick={() => props.onSelect(node.id)}>
-          {node.name}
-        </button>
-        <span className="tag">{props.kindLabel(node.kind)}</span>
-        {node.manual && <span className="tag tag-manual">{t('tree.manual')}</span>}
+        <span className="tree-label">
+          <button type="button" className="tree-name btn-link" onClick={() => props.onSelect(node.id)}>
+            {node.name}
+          </button>
+          <span className="tag">{props.kindLabel(node.kind)}</span>
+          {node.manual && <span className="tag tag-manual">{t('tree.manual')}</span>}
+        </span>
         <span className="tree-total" data-testid="node-total">
           {total === undefined ? '…' : Number.isFinite(total) ? `${formatNumber(total, 1)} kWh` : '—'}
         </span>
@@ -271,7 +273,8 @@ function NodeDetails(props: {
       <h2>{node.name}</h2>
       <p className="muted small">
         {props.kindLabel(node.kind)}
-        {node.meter && ` · ${t('tree.linkedMeter')}: ${node.manual ? t('tree.manualMeter') : node.meter.name}`}
+        {node.manual && ` · ${t('tree.manualShort')}`}
+        {node.meter && !node.manual && ` · ${t('tree.linkedMeter')}: ${node.meter.name}`}
         {node.energy_signal && ` · ${t('tree.energySignal')}: ${signalLabel(node.energy_signal.name)} (${node.energy_signal.unit})`}
         {props.total !== undefined && Number.isFinite(props.total) && ` · ${formatNumber(props.total, 1)} kWh`}
       </p>
@@ -491,11 +494,11 @@ function Readings({ node, operator, run }: { node: TreeNode; operator: boolean; 
         </form>
       )}
       <div className="table-wrap">
-        <table className="table" aria-label={t('tree.readings')}>
+        <table className="table readings-table" aria-label={t('tree.readings')}>
           <thead>
             <tr>
-              <th>{t('tree.readingTime')}</th>
-              <th className="num">{t('tree.readingValue')}</th>
+              <th>{t('tree.colTime')}</th>
+              <th className="num">{t('tree.colValue')}</th>
               <th>{t('tree.quality')}</th>
             </tr>
           </thead>
