@@ -43,12 +43,20 @@ json SignalJson(const SignalInfo& s) {
 
 json Num(double v) { return std::isfinite(v) ? json(v) : json(); }
 
-// [ts_ms, value], and the quality as a third element when it is not good (a manual reading,
-// an invalid value), so that charts can mark such points.
-json PointJson(const historian::StoredSample& p) {
-  json j = json::array({p.ts_ms, Num(p.value)});
-  if (p.quality != Quality::kGood) j.push_back(QualityName(p.quality));
-  return j;
+// The body of history and chart: points as [ts_ms, value] pairs, and beside them the samples
+// whose quality is not good as [ts_ms, "manual" | "invalid"], so that a chart can mark manual
+// readings while clients that read pairs keep working.
+json PointsBody(const SignalInfo& signal, const std::vector<historian::StoredSample>& points) {
+  json pts = json::array();
+  json qualities = json::array();
+  for (const auto& p : points) {
+    pts.push_back(json::array({p.ts_ms, Num(p.value)}));
+    if (p.quality != Quality::kGood)
+      qualities.push_back(json::array({p.ts_ms, QualityName(p.quality)}));
+  }
+  return {{"signal", SignalJson(signal)},
+          {"points", std::move(pts)},
+          {"qualities", std::move(qualities)}};
 }
 }  // namespace
 
@@ -166,9 +174,7 @@ Response Api::History(Request& req) {
   if (*max_points > 0) {
     *points = historian::DownsampleMinMax(*points, *from, *to, static_cast<size_t>(*max_points));
   }
-  json pts = json::array();
-  for (const auto& p : *points) pts.push_back(PointJson(p));
-  return Response::Json({{"signal", SignalJson(*signal)}, {"points", std::move(pts)}});
+  return Response::Json(PointsBody(*signal, *points));
 }
 
 Response Api::Chart(Request& req) {
@@ -189,9 +195,7 @@ Response Api::Chart(Request& req) {
   if (!signal) return Response::Error(signal.error());
   auto chart = store_.Chart(*id, *from, *to, static_cast<size_t>(*points));
   if (!chart) return Response::Error(chart.error());
-  json pts = json::array();
-  for (const auto& p : *chart) pts.push_back(PointJson(p));
-  return Response::Json({{"signal", SignalJson(*signal)}, {"points", std::move(pts)}});
+  return Response::Json(PointsBody(*signal, *chart));
 }
 
 Response Api::Aggregates(Request& req) {

@@ -133,8 +133,10 @@ class SiteTreeTest(unittest.TestCase):
         listed = self.viewer.get(f"/api/v1/tree/nodes/{gas['id']}/readings")
         self.assertEqual([(r["ts_ms"], r["value"]) for r in listed], gas_readings)
         self.assertTrue(all(r["quality"] == "manual" for r in listed))
-        history = s.history(gas["energy_signal"]["id"], day0, now)
-        self.assertEqual([p[2] for p in history], ["manual"] * len(gas_readings))
+        q = urllib.parse.urlencode({"from": day0, "to": now})
+        history = self.viewer.get(f"/api/v1/signals/{gas['energy_signal']['id']}/history?{q}")
+        self.assertEqual(history["points"], [[ts, v] for ts, v in gas_readings])
+        self.assertEqual(history["qualities"], [[ts, "manual"] for ts, _ in gas_readings])
 
         # The real meter's history is frozen once its connector stops.
         s.stop("edge")

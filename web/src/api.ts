@@ -155,8 +155,9 @@ export interface LatestValue {
 
 export interface History {
   signal: Signal;
-  /** [ts_ms, value], with the quality as a third element when it is not good. */
-  points: [number, number, ('manual' | 'invalid')?][];
+  points: [number, number][];
+  /** The points whose quality is not good. */
+  qualities?: [number, 'manual' | 'invalid'][];
 }
 
 export type NodeKind = 'site' | 'building' | 'distribution_board' | 'cost_centre' | 'meter' | 'virtual_meter';
