@@ -120,7 +120,7 @@ export function SiteTreePage({ user, meters }: { user: User; meters: Meter[] | n
         </div>
         <label className="field inline">
           <span>{t('tree.period')}</span>
-          <select className="select" value={period} onChange={(e) => setPeriod(e.target.value as Period)} data-testid="tree-period">
+          <select aria-label={t('tree.period')} className="select" value={period} onChange={(e) => setPeriod(e.target.value as Period)} data-testid="tree-period">
             {PERIODS.map((p) => (
               <option key={p} value={p}>
                 {t(`tree.period.${p}` as MessageKey)}
@@ -312,7 +312,7 @@ function NodeDetails(props: {
           >
             <label className="field">
               <span>{t('tree.name')}</span>
-              <input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
+              <input aria-label={t('tree.name')} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
             </label>
             <button type="submit" className="btn" disabled={!name.trim() || name.trim() === node.name}>
               {t('tree.rename')}
@@ -327,7 +327,7 @@ function NodeDetails(props: {
           >
             <label className="field">
               <span>{t('tree.newParent')}</span>
-              <select className="select" value={parent} onChange={(e) => setParent(e.target.value)}>
+              <select aria-label={t('tree.newParent')} className="select" value={parent} onChange={(e) => setParent(e.target.value)}>
                 <option value="">{t('tree.root')}</option>
                 {parents.map((f) => (
                   <option key={f.node.id} value={f.node.id}>
@@ -350,7 +350,7 @@ function NodeDetails(props: {
             >
               <label className="field">
                 <span>{t('tree.meter')}</span>
-                <select className="select" value={device} onChange={(e) => setDevice(e.target.value)}>
+                <select aria-label={t('tree.meter')} className="select" value={device} onChange={(e) => setDevice(e.target.value)}>
                   {(props.meters ?? [])
                     .filter((m) => m.connector !== '' || m.id === node.device_id)
                     .map((m) => (
@@ -482,11 +482,11 @@ function Readings({ node, operator, run }: { node: TreeNode; operator: boolean; 
         >
           <label className="field">
             <span>{t('tree.readingTime')}</span>
-            <input type="datetime-local" value={when} max={toLocalInput(Date.now())} onChange={(e) => setWhen(e.target.value)} />
+            <input aria-label={t('tree.readingTime')} type="datetime-local" value={when} max={toLocalInput(Date.now())} onChange={(e) => setWhen(e.target.value)} />
           </label>
           <label className="field">
             <span>{t('tree.readingValue')}</span>
-            <input inputMode="decimal" value={value} onChange={(e) => setValue(e.target.value)} autoComplete="off" />
+            <input aria-label={t('tree.readingValue')} inputMode="decimal" value={value} onChange={(e) => setValue(e.target.value)} autoComplete="off" />
           </label>
           <button type="submit" className="btn btn-primary" disabled={!Number.isFinite(parsed) || !Number.isFinite(ts)}>
             {t('tree.enterReading')}
@@ -563,7 +563,7 @@ function AddNodeForm(props: {
       <div className="form-grid">
         <label className="field">
           <span>{t('tree.kind')}</span>
-          <select className="select" value={kind} onChange={(e) => setKind(e.target.value as NodeKind)}>
+          <select aria-label={t('tree.kind')} className="select" value={kind} onChange={(e) => setKind(e.target.value as NodeKind)}>
             {NODE_KINDS.map((k) => (
               <option key={k} value={k}>
                 {props.kindLabel(k)}
@@ -573,11 +573,11 @@ function AddNodeForm(props: {
         </label>
         <label className="field">
           <span>{t('tree.name')}</span>
-          <input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
+          <input aria-label={t('tree.name')} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
         </label>
         <label className="field">
           <span>{t('tree.parent')}</span>
-          <select className="select" value={parent} onChange={(e) => setParent(e.target.value)}>
+          <select aria-label={t('tree.parent')} className="select" value={parent} onChange={(e) => setParent(e.target.value)}>
             <option value="">{t('tree.root')}</option>
             {parents.map((f) => (
               <option key={f.node.id} value={f.node.id}>
@@ -589,7 +589,7 @@ function AddNodeForm(props: {
         {kind === 'meter' && (
           <label className="field">
             <span>{t('tree.meter')}</span>
-            <select className="select" value={link} onChange={(e) => setLink(e.target.value)}>
+            <select aria-label={t('tree.meter')} className="select" value={link} onChange={(e) => setLink(e.target.value)}>
               <option value="manual">{t('tree.manualMeter')}</option>
               {free.map((m) => (
                 <option key={m.id} value={m.id}>
