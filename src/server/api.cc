@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/export.h"
+#include "server/site_tree_api.h"
 
 namespace wattline::server {
 namespace bhttp = boost::beast::http;
@@ -44,6 +45,22 @@ json SignalJson(const SignalInfo& s) {
 }
 
 json Num(double v) { return std::isfinite(v) ? json(v) : json(); }
+
+// The body of history and chart: points as [ts_ms, value] pairs, and beside them the samples
+// whose quality is not good as [ts_ms, "manual" | "invalid"], so that a chart can mark manual
+// readings while clients that read pairs keep working.
+json PointsBody(const SignalInfo& signal, const std::vector<historian::StoredSample>& points) {
+  json pts = json::array();
+  json qualities = json::array();
+  for (const auto& p : points) {
+    pts.push_back(json::array({p.ts_ms, Num(p.value)}));
+    if (p.quality != Quality::kGood)
+      qualities.push_back(json::array({p.ts_ms, QualityName(p.quality)}));
+  }
+  return {{"signal", SignalJson(signal)},
+          {"points", std::move(pts)},
+          {"qualities", std::move(qualities)}};
+}
 }  // namespace
 
 void Api::Register(http::Router& router) {
@@ -132,7 +149,7 @@ Response Api::Latest(Request& req) {
                    {"meter_id", meter_of[v.signal_id]},
                    {"ts_ms", v.ts_ms},
                    {"value", Num(v.value)},
-                   {"quality", v.quality == Quality::kGood ? "good" : "invalid"}});
+                   {"quality", QualityName(v.quality)}});
   }
   Response r = Response::Json(out);
   if (whole_tenant) latest_cache_[s->tenant_id] = {version, r.body};
@@ -161,9 +178,7 @@ Response Api::History(Request& req) {
   if (*max_points > 0) {
     *points = historian::DownsampleMinMax(*points, *from, *to, static_cast<size_t>(*max_points));
   }
-  json pts = json::array();
-  for (const auto& p : *points) pts.push_back(json::array({p.ts_ms, Num(p.value)}));
-  return Response::Json({{"signal", SignalJson(*signal)}, {"points", std::move(pts)}});
+  return Response::Json(PointsBody(*signal, *points));
 }
 
 Response Api::Chart(Request& req) {
@@ -184,9 +199,7 @@ Response Api::Chart(Request& req) {
   if (!signal) return Response::Error(signal.error());
   auto chart = store_.Chart(*id, *from, *to, static_cast<size_t>(*points));
   if (!chart) return Response::Error(chart.error());
-  json pts = json::array();
-  for (const auto& p : *chart) pts.push_back(json::array({p.ts_ms, Num(p.value)}));
-  return Response::Json({{"signal", SignalJson(*signal)}, {"points", std::move(pts)}});
+  return Response::Json(PointsBody(*signal, *chart));
 }
 
 Response Api::Aggregates(Request& req) {

@@ -60,6 +60,24 @@ CREATE TABLE dashboards (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL REFE
   owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,
   shared INTEGER NOT NULL DEFAULT 0, layout TEXT NOT NULL, updated_ms INTEGER NOT NULL);
 )sql",
+    // Site tree (docs/api.md "Site tree"): nodes per tenant, virtual meter terms. A manual meter
+    // needs a device and a signal to hold its readings, and devices need a connector (NOT NULL):
+    // the catalog creates one hidden connector per tenant (`internal`, never listed, with a
+    // token hash no SHA-256 hex can equal, so it never authenticates ingest) that owns one
+    // device per manual meter. Readings are then ordinary samples of an ordinary counter signal,
+    // and history, rollups and exports need nothing special.
+    R"sql(
+ALTER TABLE connectors ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE tree_nodes (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+  parent_id INTEGER REFERENCES tree_nodes(id), kind TEXT NOT NULL, name TEXT NOT NULL,
+  position INTEGER NOT NULL DEFAULT 0, device_id INTEGER REFERENCES devices(id),
+  manual INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX tree_nodes_parent ON tree_nodes (tenant_id, parent_id, position);
+CREATE TABLE virtual_terms (node_id INTEGER NOT NULL REFERENCES tree_nodes(id),
+  member_id INTEGER NOT NULL REFERENCES tree_nodes(id), sign INTEGER NOT NULL CHECK (sign IN (-1, 1)),
+  PRIMARY KEY (node_id, member_id));
+CREATE INDEX virtual_terms_member ON virtual_terms (member_id);
+)sql",
 };
 
 Result<int64_t> QueryInt(SqliteDb& db, const std::string& sql) {
@@ -174,7 +192,7 @@ Result<std::vector<ConnectorInfo>> Catalog::ListConnectors(int64_t tenant_id) {
   auto st = db_->Prepare(
       "SELECT c.id, c.name, s.id, s.name, coalesce(c.uuid, ''), coalesce(c.claimed_at_ms, 0),"
       " coalesce(c.last_seen_ms, 0), c.acked_seq FROM connectors c JOIN sites s ON s.id ="
-      " c.site_id WHERE c.tenant_id = ?1 ORDER BY c.name");
+      " c.site_id WHERE c.tenant_id = ?1 AND NOT c.internal ORDER BY c.name");
   if (!st) return Fail(st.error());
   st->Bind(1, tenant_id);
   std::vector<ConnectorInfo> out;
@@ -309,8 +327,8 @@ Result<std::vector<SignalInfo>> Catalog::ListSignals(int64_t tenant_id,
 
 Result<std::vector<DeviceInfo>> Catalog::ListDevices(int64_t tenant_id) {
   auto st = db_->Prepare(
-      "SELECT d.id, d.key, d.model, s.id, s.name, c.name, coalesce(d.last_seen_ms, 0) FROM devices "
-      "d"
+      "SELECT d.id, d.key, d.model, s.id, s.name, CASE WHEN c.internal THEN '' ELSE c.name END,"
+      " coalesce(d.last_seen_ms, 0) FROM devices d"
       " JOIN sites s ON s.id = d.site_id JOIN connectors c ON c.id = d.connector_id"
       " WHERE d.tenant_id = ?1 ORDER BY d.key, d.id");
   if (!st) return Fail(st.error());
@@ -350,6 +368,55 @@ Result<SignalInfo> Catalog::GetSignal(int64_t tenant_id, int64_t signal_id) {
   if (!*row) return Fail(NotFound("no signal " + std::to_string(signal_id)));
   return SignalInfo{st->Int(0), st->Int(1), st->Text(2), st->Text(3),
                     static_cast<SignalKind>(st->Int(4))};
+}
+
+Status Catalog::CheckDevice(int64_t tenant_id, int64_t device_id) {
+  auto st = db_->Prepare("SELECT 1 FROM devices WHERE id = ?1 AND tenant_id = ?2");
+  if (!st) return st.error();
+  st->Bind(1, device_id).Bind(2, tenant_id);
+  auto row = st->Step();
+  if (!row) return row.error();
+  if (!*row) return NotFound("no meter " + std::to_string(device_id) + " in this tenant");
+  return Status::Ok();
+}
+
+Result<ManualDevice> Catalog::CreateManualDevice(int64_t tenant_id, const std::string& key,
+                                                 int64_t now_ms) {
+  auto find = db_->Prepare("SELECT id, site_id FROM connectors WHERE tenant_id = ?1 AND internal");
+  if (!find) return Fail(find.error());
+  find->Bind(1, tenant_id);
+  auto row = find->Step();
+  if (!row) return Fail(row.error());
+  Connector c;
+  c.tenant_id = tenant_id;
+  if (*row) {
+    c.id = find->Int(0);
+    c.site_id = find->Int(1);
+  } else {
+    auto site = FindSite(tenant_id, std::nullopt);
+    if (!site && site.error().code() != Code::kNotFound) return Fail(site.error());
+    if (site) {
+      c.site_id = site->id;
+    } else {
+      auto created = EnsureSite(tenant_id, "Site");
+      if (!created) return Fail(created.error());
+      c.site_id = *created;
+    }
+    // "!" never occurs in a token's SHA-256 hex, so no bearer token can match this connector.
+    const std::string tag = "~manual-" + std::to_string(tenant_id);
+    auto ins = db_->Prepare(
+        "INSERT INTO connectors (tenant_id, site_id, name, token_hash, internal)"
+        " VALUES (?1, ?2, ?3, ?4, 1)");
+    if (!ins) return Fail(ins.error());
+    ins->Bind(1, tenant_id).Bind(2, c.site_id).Bind(3, tag).Bind(4, "!" + tag);
+    if (Status s = ins->Run(); !s.ok()) return Fail(s);
+    c.id = db_->LastInsertId();
+  }
+  auto device = ResolveDevice(c, key, "manual meter", now_ms);
+  if (!device) return Fail(device.error());
+  auto signal = ResolveSignal(tenant_id, *device, kManualEnergySignal, "kWh", SignalKind::kCounter);
+  if (!signal) return Fail(signal.error());
+  return ManualDevice{*device, *signal};
 }
 
 }  // namespace wattline::server

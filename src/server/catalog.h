@@ -60,6 +60,13 @@ struct DeviceInfo {
   std::vector<SignalInfo> signals;
 };
 
+// A manual meter's device and its energy counter (kWh), see CreateManualDevice.
+struct ManualDevice {
+  int64_t device_id = 0;
+  int64_t signal_id = 0;
+};
+inline constexpr char kManualEnergySignal[] = "active_energy_import";
+
 class Catalog {
  public:
   // Opens (creating and migrating) the configuration database at `path`.
@@ -101,6 +108,14 @@ class Catalog {
   Result<std::vector<SignalInfo>> ListSignals(int64_t tenant_id, std::optional<int64_t> device_id);
   // kNotFound when the signal does not exist or belongs to another tenant.
   Result<SignalInfo> GetSignal(int64_t tenant_id, int64_t signal_id);
+
+  // kNotFound when the device does not exist or belongs to another tenant.
+  Status CheckDevice(int64_t tenant_id, int64_t device_id);
+  // A device `key` with one counter signal kManualEnergySignal in kWh, owned by the tenant's
+  // hidden connector for manual meters (created on first use, never listed or authenticated;
+  // the tenant's first site, or a new site "Site" when it has none).
+  Result<ManualDevice> CreateManualDevice(int64_t tenant_id, const std::string& key,
+                                          int64_t now_ms);
 
   // The database, for stores of further tables in config.db (server/claims.h).
   historian::SqliteDb& db() { return *db_; }

@@ -26,6 +26,7 @@
 #include "server/dashboards.h"
 #include "server/ingest.h"
 #include "server/password.h"
+#include "server/site_tree_api.h"
 
 namespace wattline::server {
 namespace fs = std::filesystem;
@@ -41,6 +42,8 @@ struct ServerApp::Impl {
   std::unique_ptr<AuditTrail> audit;
   std::unique_ptr<AccountsApi> accounts_api;
   std::unique_ptr<Dashboards> dashboards;
+  std::unique_ptr<SiteTree> tree;
+  std::unique_ptr<SiteTreeApi> tree_api;
   LiveHub hub;
   std::unique_ptr<Ingest> ingest;
   std::unique_ptr<Api> api;
@@ -170,6 +173,9 @@ Status ServerApp::Start(const ServerConfig& config) {
   d.ingest = std::make_unique<Ingest>(*d.catalog, *d.store, d.hub);
   d.api = std::make_unique<Api>(*d.catalog, *d.store, *d.guard, d.hub);
   d.api->Register(d.router);
+  d.tree = std::make_unique<SiteTree>(*d.catalog, *d.store, RealTime());
+  d.tree_api = std::make_unique<SiteTreeApi>(*d.tree, *d.catalog, *d.guard, *d.audit, d.hub);
+  d.tree_api->Register(d.router);
   auto fingerprint = http::CertificateFingerprintFromFile(d.cert_path);
   if (!fingerprint) return fingerprint.error();
   spdlog::info("TLS certificate {} has the SHA-256 fingerprint {}", d.cert_path, *fingerprint);

@@ -55,9 +55,14 @@ class AccessTest(unittest.TestCase):
             {"name": "Plant A secret dashboard", "shared": False, "layout": {"widgets": []}}, CSRF)
         assert status == 201, dash
         cls.dashboard_id = dash["id"]
+        status, node = cls.users["engineer"].request(
+            "POST", "/api/v1/tree/nodes",
+            {"parent_id": None, "kind": "meter", "name": "Plant A secret meter", "manual": True}, CSRF)
+        assert status == 201, node
+        cls.node_id = node["id"]
         cls.user_id = next(u["id"] for u in root.get("/api/v1/users") if u["username"] == "viewer-a")
         cls.markers = [m["name"] for m in meters] + ["viewer-a", "Plant A secret dashboard",
-                                                     "edge-1", "Test site"]
+                                                     "edge-1", "Test site", "Plant A secret meter"]
         cls.doc = root.get("/api/v1/openapi.json")
 
     @classmethod
@@ -86,7 +91,7 @@ class AccessTest(unittest.TestCase):
 
     def target(self, path, own=True):
         ids = {"/api/v1/signals/": self.signal_id, "/api/v1/users/": self.user_id,
-               "/api/v1/dashboards/": self.dashboard_id}
+               "/api/v1/dashboards/": self.dashboard_id, "/api/v1/tree/nodes/": self.node_id}
         for prefix, value in ids.items():
             if path.startswith(prefix):
                 path = path.replace("{id}", str(value))

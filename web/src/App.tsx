@@ -13,12 +13,13 @@ import { AdminPage } from './pages/AdminPage';
 import { ConnectorsPage } from './pages/ConnectorsPage';
 import { DashboardsPage } from './pages/DashboardsPage';
 import { TrendsPage } from './pages/TrendsPage';
+import { SiteTreePage } from './pages/SiteTreePage';
 
 type Auth = { status: 'loading' } | { status: 'anon'; message?: MessageKey | string } | { status: 'user'; user: User };
 
 const METERS_REFRESH_MS = 60_000;
 const HOME = '/dashboards';
-const TOP_ROUTES = ['dashboards', 'meters', 'trends', 'connectors', 'admin', 'account'];
+const TOP_ROUTES = ['dashboards', 'meters', 'tree', 'trends', 'connectors', 'admin', 'account'];
 
 export function App() {
   const [auth, setAuth] = useState<Auth>({ status: 'loading' });
@@ -132,6 +133,7 @@ function navItems(user: User): NavItem[] {
   const items: NavItem[] = [
     { route: 'dashboards', label: 'nav.dashboards' },
     { route: 'meters', label: 'nav.meters' },
+    { route: 'tree', label: 'nav.tree' },
     { route: 'trends', label: 'nav.trends' },
     { route: 'connectors', label: 'nav.connectors' },
   ];
@@ -299,6 +301,8 @@ function Authed({ user, onUser }: { user: User; onUser: (u: User) => void }) {
         return <MeterDetailPage meterId={Number(p1)} meters={meters} error={error} params={route.params} onRetry={load} />;
       }
       return <MeterListPage meters={meters} error={error} onRetry={load} />;
+    case 'tree':
+      return <SiteTreePage user={user} meters={meters} />;
     case 'trends':
       return <TrendsPage meters={meters} params={route.params} />;
     case 'connectors':

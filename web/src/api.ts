@@ -156,6 +156,64 @@ export interface LatestValue {
 export interface History {
   signal: Signal;
   points: [number, number][];
+  /** The points whose quality is not good. */
+  qualities?: [number, 'manual' | 'invalid'][];
+}
+
+export type NodeKind = 'site' | 'building' | 'distribution_board' | 'cost_centre' | 'meter' | 'virtual_meter';
+export const NODE_KINDS: NodeKind[] = ['site', 'building', 'distribution_board', 'cost_centre', 'meter', 'virtual_meter'];
+
+export interface VirtualTerm {
+  node_id: number;
+  sign: 1 | -1;
+}
+
+/** A node of GET /tree (docs/api.md "Site tree"). */
+export interface TreeNode {
+  id: number;
+  parent_id: number | null;
+  kind: NodeKind;
+  name: string;
+  position: number;
+  device_id: number | null;
+  manual: boolean;
+  terms: VirtualTerm[];
+  meter: { id: number; name: string; model: string; connector: string } | null;
+  energy_signal: Signal | null;
+  signals: Signal[];
+  children: TreeNode[];
+}
+
+export interface NodeInput {
+  parent_id: number | null;
+  kind: NodeKind;
+  name: string;
+  device_id?: number;
+  manual?: boolean;
+  terms?: VirtualTerm[];
+}
+
+export interface NodeChange {
+  name?: string;
+  parent_id?: number | null;
+  device_id?: number;
+  terms?: VirtualTerm[];
+}
+
+export interface Consumption {
+  node_id: number;
+  unit: 'kWh';
+  interval: string;
+  signal: Signal | null;
+  points: [number, number][];
+  total: number;
+  members: { node_id: number; name: string; kind: NodeKind; sign: number; total: number }[];
+}
+
+export interface Reading {
+  ts_ms: number;
+  value: number;
+  quality: 'good' | 'invalid' | 'manual';
 }
 
 import { ApiError } from './http';
@@ -222,6 +280,16 @@ export const api = {
   updateDashboard: (id: number, d: { name: string; shared: boolean; layout: Layout }) =>
     request<Dashboard>('PUT', `/dashboards/${id}`, d),
   deleteDashboard: (id: number) => request<void>('DELETE', `/dashboards/${id}`),
+  tree: () => request<{ nodes: TreeNode[] }>('GET', '/tree'),
+  createNode: (n: NodeInput) => request<TreeNode>('POST', '/tree/nodes', n),
+  updateNode: (id: number, c: NodeChange) => request<TreeNode>('PUT', `/tree/nodes/${id}`, c),
+  deleteNode: (id: number, recursive: boolean) => request<void>('DELETE', `/tree/nodes/${id}${recursive ? '?recursive=1' : ''}`),
+  consumption: (id: number, fromMs: number, toMs: number, interval: string) => {
+    const q = new URLSearchParams({ from: String(Math.floor(fromMs)), to: String(Math.ceil(toMs)), interval });
+    return request<Consumption>('GET', `/tree/nodes/${id}/consumption?${q.toString()}`);
+  },
+  readings: (id: number) => request<Reading[]>('GET', `/tree/nodes/${id}/readings`),
+  addReading: (id: number, ts_ms: number, value: number) => request<Reading>('POST', `/tree/nodes/${id}/readings`, { ts_ms, value }),
   exportFile: (req: ExportRequest) => client.download('/export', req),
   logout: () => request<void>('POST', '/logout', undefined, { quiet401: true }),
   me: () => request<User>('GET', '/me', undefined, { quiet401: true }),
