@@ -13,6 +13,19 @@ enum class Quality : uint8_t {
   kManual = 2,   // entered by a person
 };
 
+// The name of a quality in JSON answers: "good", "invalid" or "manual".
+constexpr const char* QualityName(Quality q) {
+  switch (q) {
+    case Quality::kGood:
+      return "good";
+    case Quality::kInvalid:
+      return "invalid";
+    case Quality::kManual:
+      return "manual";
+  }
+  return "invalid";
+}
+
 // Whether a signal is a momentary reading or a counter that only grows (energy).
 enum class SignalKind : uint8_t {
   kInstant = 0,

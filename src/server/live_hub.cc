@@ -178,7 +178,7 @@ void LiveHub::Publish(int64_t tenant_id, std::span<const LiveValue> values) {
     } else {
       whole += "null";
     }
-    whole += v.quality == Quality::kGood ? R"(,"quality":"good"})" : R"(,"quality":"invalid"})";
+    fmt::format_to(out, R"(,"quality":"{}"}})", QualityName(v.quality));
     pieces.emplace_back(begin, whole.size());
     batch_ids.push_back(v.signal_id);
   }

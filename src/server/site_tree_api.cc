@@ -114,18 +114,6 @@ json NodeJsonWith(const TreeNode& n, const std::map<int64_t, DeviceInfo>& device
 }
 }  // namespace
 
-const char* QualityName(Quality q) {
-  switch (q) {
-    case Quality::kGood:
-      return "good";
-    case Quality::kInvalid:
-      return "invalid";
-    case Quality::kManual:
-      return "manual";
-  }
-  return "invalid";
-}
-
 void SiteTreeApi::Register(http::Router& router) {
   auto add = [&](bhttp::verb v, const char* path, Response (SiteTreeApi::*fn)(Request&)) {
     router.Add(v, path, [this, fn](Request& r) { return (this->*fn)(r); });

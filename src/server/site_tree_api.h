@@ -40,7 +40,4 @@ class SiteTreeApi {
   LiveHub& hub_;  // told of stored readings, which ends its cached /latest answer
 };
 
-// "good", "invalid" or "manual".
-const char* QualityName(Quality q);
-
 }  // namespace wattline::server

@@ -294,6 +294,58 @@ test('issue 6: administration, two-factor login, connectors, dashboard, trend, e
     await page.setViewportSize({ width: 1440, height: 900 });
   });
 
+  await t.test('the engineer builds a site tree with a manual meter and enters two readings', async () => {
+    await page.click('[data-testid="nav-tree"]');
+    await page.locator('[data-testid="site-tree-page"]').waitFor();
+    const add = page.locator('[data-testid="add-node"]');
+    await add.getByLabel('Kind', { exact: true }).selectOption('site');
+    await add.getByLabel('Name', { exact: true }).fill('Plant A');
+    await add.getByRole('button', { name: 'Add', exact: true }).click();
+    const site = page.locator('[role="treeitem"]', { hasText: 'Plant A' }).first();
+    await site.waitFor();
+    await add.getByLabel('Kind', { exact: true }).selectOption('meter');
+    await add.getByLabel('Name', { exact: true }).fill('Gas main');
+    await add.getByLabel('Parent', { exact: true }).selectOption(await site.getAttribute('data-node-id'));
+    await add.getByRole('button', { name: 'Add', exact: true }).click();
+    const meter = page.locator('[role="treeitem"]', { hasText: 'Gas main' });
+    await meter.waitFor();
+    await meter.getByRole('button', { name: 'Gas main', exact: true }).click();
+
+    // Yesterday noon and today's midnight (local): today's consumption is their difference.
+    const pad = (n) => String(n).padStart(2, '0');
+    const day = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+    const now = new Date();
+    const yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+    const readings = page.locator('[data-testid="manual-readings"]');
+    const entries = [[`${day(yesterday)}T12:00`, '1000'], [`${day(now)}T00:00`, '1234.5']];
+    for (const [i, [when, value]] of entries.entries()) {
+      await readings.getByLabel('Time of reading', { exact: true }).fill(when);
+      await readings.getByLabel('Reading (kWh)', { exact: true }).fill(value);
+      await readings.getByRole('button', { name: 'Enter reading' }).click();
+      await page.waitForFunction(
+        (n) => [...document.querySelectorAll('[data-testid="manual-readings"] tbody tr')].filter((r) => /manual/.test(r.textContent)).length === n,
+        i + 1,
+      );
+    }
+    await page.reload({ waitUntil: 'load' });
+    const total = (name) =>
+      page.locator('[role="treeitem"]', { hasText: name }).locator('[data-testid="node-total"]').first();
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('[data-testid="node-total"]')].filter((e) => e.textContent.trim() === '234.5 kWh').length === 2,
+      null,
+      { timeout: 15_000 },
+    );
+    assert.equal((await total('Gas main').textContent()).trim(), '234.5 kWh');
+    assert.equal((await total('Plant A').textContent()).trim(), '234.5 kWh');
+    await shot(page, 'tree-1440.png');
+    await page.setViewportSize({ width: 375, height: 812 });
+    await page.waitForTimeout(500);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the tree page is ${overflow} px wider than a phone`);
+    await shot(page, 'tree-375.png');
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
   await t.test('in German: the account page switches the language; decimal comma, German export', async () => {
     const trendUrl = page.url();
     await page.click('[data-testid="nav-account"]');
