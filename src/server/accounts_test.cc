@@ -12,6 +12,7 @@
 
 #include "server/accounts_api.h"
 #include "server/password.h"
+#include "server/test_dir.h"
 #include "server/totp.h"
 
 namespace wattline::server {
@@ -115,11 +116,7 @@ TEST(PasswordPolicyTest, SettingsAreValidated) {
 class AccountsApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("wl-accounts-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = FreshTestDir("wl-accounts");
     auto c = Catalog::Open((dir_ / "config.db").string());
     ASSERT_TRUE(c) << c.error().ToString();
     catalog_ = std::move(*c);

@@ -4,17 +4,15 @@
 
 #include <filesystem>
 
+#include "server/test_dir.h"
+
 namespace wattline::server {
 namespace {
 
 class CatalogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("wl-catalog-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = FreshTestDir("wl-catalog");
     auto c = Catalog::Open((dir_ / "config.db").string());
     ASSERT_TRUE(c) << c.error().ToString();
     catalog_ = std::move(*c);

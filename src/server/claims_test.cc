@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/password.h"
+#include "server/test_dir.h"
 
 namespace wattline::server {
 namespace {
@@ -25,11 +26,7 @@ constexpr char kSecret[] = "the-connectors-secret-0123456789abcdef";
 class ClaimsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("wl-claims-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = FreshTestDir("wl-claims");
     auto c = Catalog::Open((dir_ / "config.db").string());
     ASSERT_TRUE(c) << c.error().ToString();
     catalog_ = std::move(*c);

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "server/locale_format.h"
+#include "server/test_dir.h"
 
 namespace wattline::server {
 namespace {
@@ -277,13 +278,7 @@ bool Have(const std::string& probe) { return Run(probe + " >/dev/null 2>&1").exi
 
 class ExportFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("wl-export-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = FreshTestDir("wl-export"); }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const ExportFile& f) {
     std::string path = (dir_ / f.filename).string();

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/env.h"
+#include "server/test_dir.h"
 
 namespace wattline::server {
 namespace {
@@ -26,11 +27,7 @@ class FakeTime : public TimeSource {
 class SiteTreeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("wl-tree-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = FreshTestDir("wl-tree");
     auto c = Catalog::Open((dir_ / "config.db").string());
     ASSERT_TRUE(c) << c.error().ToString();
     catalog_ = std::move(*c);
