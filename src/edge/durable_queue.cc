@@ -345,10 +345,22 @@ Status DurableQueue::EnforceBudget(uint64_t record_bytes) {
     if (Status s = WriteAckFile(through_seq, evicted_records_ + lost); !s.ok()) {
       return Status(s.code(), "queue: recording an eviction: " + s.message());
     }
+    // Of these, the ones in the uplink's batch in flight reach the server if that send succeeds.
+    std::string inflight;
+    const uint64_t in_first = std::max(first_lost, inflight_first_);
+    const uint64_t in_last = std::min(through_seq, inflight_last_);
+    if (inflight_last_ != 0 && in_first <= in_last) {
+      if (evicted_inflight_last_ == 0) evicted_inflight_first_ = in_first;
+      evicted_inflight_last_ = in_last;
+      inflight = fmt::format(
+          "; {} of them (seqs {}..{}) are being sent and are lost only if that "
+          "fails",
+          in_last - in_first + 1, in_first, in_last);
+    }
     spdlog::error("queue {}: {}", opts_.dir,
                   DataLoss(fmt::format("disk budget of {} bytes full: evicted {} unsent records "
-                                       "(seqs {}..{}) from the {} oldest segments",
-                                       opts_.max_bytes, lost, first_lost, through_seq, n))
+                                       "(seqs {}..{}) from the {} oldest segments{}",
+                                       opts_.max_bytes, lost, first_lost, through_seq, n, inflight))
                       .ToString());
     evicted_records_ += lost;
     acked_seq_ = through_seq;
@@ -445,7 +457,13 @@ Result<std::vector<DurableQueue::Record>> DurableQueue::ReadDurable(uint64_t aft
                                                                     size_t max_records,
                                                                     size_t max_bytes) {
   std::lock_guard lock(mu_);
-  return ReadLocked(after_seq, max_records, max_bytes, &cursor_);
+  auto records = ReadLocked(after_seq, max_records, max_bytes, &cursor_);
+  if (!records) return records;
+  // A new read means the previous batch is over: acked (and credited), or lost as counted.
+  evicted_inflight_first_ = evicted_inflight_last_ = 0;
+  inflight_first_ = records->empty() ? 0 : records->front().seq;
+  inflight_last_ = records->empty() ? 0 : records->back().seq;
+  return records;
 }
 
 Result<std::optional<DurableQueue::Record>> DurableQueue::PeekDurable(uint64_t after_seq) {
@@ -541,15 +559,32 @@ Result<bool> DurableQueue::ReadSegment(Segment& seg, uint64_t start, size_t max_
   return true;
 }
 
+uint64_t DurableQueue::EvictedInFlightThrough(uint64_t seq) const {
+  if (evicted_inflight_last_ == 0 || seq < evicted_inflight_first_) return 0;
+  return std::min(seq, evicted_inflight_last_) - evicted_inflight_first_ + 1;
+}
+
 Status DurableQueue::Ack(uint64_t seq) {
   std::lock_guard lock(mu_);
-  if (seq <= acked_seq_) return Status::Ok();
+  const uint64_t delivered = EvictedInFlightThrough(seq);
+  if (seq <= acked_seq_ && delivered == 0) return Status::Ok();
   if (seq > durable_seq_) {
     return InvalidArgument(
         fmt::format("queue: ack of seq {} beyond the durable seq {}", seq, durable_seq_));
   }
-  if (Status s = WriteAckFile(seq, evicted_records_); !s.ok()) return s;
-  acked_seq_ = seq;
+  const uint64_t acked = std::max(acked_seq_, seq);
+  const uint64_t evicted = evicted_records_ - std::min(delivered, evicted_records_);
+  if (Status s = WriteAckFile(acked, evicted); !s.ok()) return s;
+  if (delivered > 0) {
+    spdlog::info(
+        "queue {}: {} evicted records (seqs {}..{}) of the batch in flight reached the "
+        "server after all: {} records lost to the disk budget in all",
+        opts_.dir, delivered, evicted_inflight_first_, evicted_inflight_first_ + delivered - 1,
+        evicted);
+    evicted_records_ = evicted;
+    evicted_inflight_first_ = evicted_inflight_last_ = 0;
+  }
+  acked_seq_ = acked;
   DeleteAckedSegments();
   return Status::Ok();
 }

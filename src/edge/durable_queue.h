@@ -10,7 +10,10 @@
 // the budget first deletes the oldest segments, sent or not (oldest-first eviction). Their unsent
 // records are lost: each eviction is logged as data loss with its seq range and counted in
 // Stats::evicted_records (persisted in the ack file), and the read position moves past them, so
-// the uplink goes on with the oldest record still queued.
+// the uplink goes on with the oldest record still queued. Records of the batch that the last
+// ReadDurable handed out (the uplink's batch in flight) are counted as lost too when evicted; if
+// an Ack then shows that the server stored them, they are taken off the count again (and that is
+// logged). After a crash in between the count errs on the side of loss.
 //
 // Thread-safety: every method may be called from any thread (one mutex). Appends normally come
 // from the poller, ReadDurable/Ack from the uplink; a call that does I/O holds the mutex while it
@@ -115,7 +118,8 @@ class DurableQueue {
   // The server has stored every record up to `seq`: persists that (atomically: ack.tmp, fsync,
   // rename to ack, fsync of the directory), then deletes every segment whose records are all
   // <= seq. After a reopen ReadDurable(acked_seq(), ...) resumes right after `seq`.
-  // An ack at or below acked_seq() is a no-op (retries are harmless).
+  // An ack at or below acked_seq() is a no-op (retries are harmless), except that it still takes
+  // evicted records of the batch in flight that it covers off the eviction count.
   // Errors: kInvalidArgument if seq > durable_seq() (the server cannot have what is not
   // durable here); storage errors writing the ack (the ack position is then unchanged).
   // Failing to delete a segment is only logged; it is retried on the next Ack or Open.
@@ -148,6 +152,9 @@ class DurableQueue {
   Status RecoverSegment(uint64_t number, bool is_last, uint64_t* prev_seq);
   Status ReadAckFile();
   Status WriteAckFile(uint64_t seq, uint64_t evicted);
+  // How many evicted records of the batch in flight an ack of `seq` shows the server stored: Ack
+  // takes them off the eviction count (see the file comment).
+  uint64_t EvictedInFlightThrough(uint64_t seq) const;
   // Evicts the oldest segments until `record_bytes` more fit the budget (see Append).
   Status EnforceBudget(uint64_t record_bytes);
   Status StartSegment();
@@ -178,6 +185,10 @@ class DurableQueue {
   uint64_t durable_seq_ = 0;
   uint64_t acked_seq_ = 0;
   uint64_t evicted_records_ = 0;
+  // The seqs of the batch the last ReadDurable handed out (0, 0: none), and those of them that
+  // were evicted and counted as lost while it was in flight.
+  uint64_t inflight_first_ = 0, inflight_last_ = 0;
+  uint64_t evicted_inflight_first_ = 0, evicted_inflight_last_ = 0;
   Status write_error_;
   Cursor cursor_;
 };

@@ -788,15 +788,62 @@ TEST_F(DurableQueueBudgetTest, ReadingContinuesAfterTheGap) {
   AppendFixed(*q, 7, 13);
   ASSERT_TRUE(q->Sync().ok());
   EXPECT_EQ(q->acked_seq(), 6u);
-  // The server's late ack of the batch is harmless and does not move the position back.
+  EXPECT_EQ(q->stats().evicted_records, 6u);
+  // The server's late ack of the batch does not move the position back; it shows that the two
+  // records in flight were not lost after all.
   ASSERT_TRUE(q->Ack(2).ok());
   EXPECT_EQ(q->acked_seq(), 6u);
+  EXPECT_EQ(q->stats().evicted_records, 4u);
+  ASSERT_TRUE(q->Ack(2).ok());  // a retried ack credits nothing twice
+  EXPECT_EQ(q->stats().evicted_records, 4u);
   auto next = q->ReadDurable(q->acked_seq(), 3, SIZE_MAX);
   ASSERT_TRUE(next);
   ASSERT_EQ(next->size(), 3u);
   EXPECT_EQ(next->front().seq, 7u);
   ASSERT_TRUE(q->Ack(9).ok());
   ExpectHolds(*q, 10, 13);
+}
+
+TEST_F(DurableQueueBudgetTest, EvictedBatchInFlightStaysLostWhenItsSendFails) {
+  auto q = OpenBudget();
+  AppendFixed(*q, 1, 6);
+  ASSERT_TRUE(q->Sync().ok());
+  auto inflight = q->ReadDurable(q->acked_seq(), 2, SIZE_MAX);
+  ASSERT_TRUE(inflight);
+  ASSERT_EQ(inflight->size(), 2u);
+  AppendFixed(*q, 7, 10);  // evicts 1..3
+  ASSERT_TRUE(q->Sync().ok());
+  EXPECT_EQ(q->stats().evicted_records, 3u);
+  // The send failed: the uplink reads again from the new position, without an ack.
+  auto next = q->ReadDurable(q->acked_seq(), 2, SIZE_MAX);
+  ASSERT_TRUE(next);
+  ASSERT_FALSE(next->empty());
+  EXPECT_EQ(next->front().seq, 4u);
+  ASSERT_TRUE(q->Ack(5).ok());
+  EXPECT_EQ(q->stats().evicted_records, 3u);
+  // And the corrected count is what the ack file keeps.
+  q.reset();
+  q = OpenBudget();
+  EXPECT_EQ(q->stats().evicted_records, 3u);
+}
+
+TEST_F(DurableQueueBudgetTest, CreditForTheBatchInFlightIsPersisted) {
+  auto q = OpenBudget();
+  AppendFixed(*q, 1, 6);
+  ASSERT_TRUE(q->Sync().ok());
+  auto inflight = q->ReadDurable(q->acked_seq(), 4, SIZE_MAX);  // 1..4 in flight
+  ASSERT_TRUE(inflight);
+  ASSERT_EQ(inflight->size(), 4u);
+  AppendFixed(*q, 7, 10);  // evicts 1..3: all three in flight
+  ASSERT_TRUE(q->Sync().ok());
+  EXPECT_EQ(q->stats().evicted_records, 3u);
+  ASSERT_TRUE(q->Ack(4).ok());  // the whole batch arrived: nothing was lost
+  EXPECT_EQ(q->acked_seq(), 4u);
+  EXPECT_EQ(q->stats().evicted_records, 0u);
+  q.reset();
+  q = OpenBudget();
+  EXPECT_EQ(q->stats().evicted_records, 0u);
+  ExpectHolds(*q, 5, 10);
 }
 
 TEST_F(DurableQueueBudgetTest, EvictionSurvivesReopen) {
@@ -808,11 +855,11 @@ TEST_F(DurableQueueBudgetTest, EvictionSurvivesReopen) {
   auto q = OpenBudget();
   EXPECT_EQ(q->acked_seq(), 21u);
   EXPECT_EQ(q->stats().evicted_records, 21u);
-  ExpectHolds(*q, 22, 30);
-  AppendFixed(*q, 31, 33);
+  AppendFixed(*q, 31, 33);  // evicts 22..24 (none of them handed out since the open)
   EXPECT_EQ(q->stats().evicted_records, 24u);
-  // The count goes on in the ack file with the next ack as well.
   ASSERT_TRUE(q->Sync().ok());
+  ExpectHolds(*q, 25, 33);
+  // The count goes on in the ack file with the next ack as well.
   ASSERT_TRUE(q->Ack(30).ok());
   q.reset();
   q = OpenBudget();
