@@ -77,7 +77,7 @@ boost::asio::awaitable<http::Response> Ingest::Handle(http::Request& req) {
       auto signal = catalog_.ResolveSignal(connector->tenant_id, *device, v.signal, v.unit, v.kind);
       if (!signal) co_return http::Response::Error(signal.error());
       samples.push_back({*signal, reading->ts_ms, v.value, v.quality});
-      live.push_back({*signal, *device, reading->ts_ms, v.value, v.quality});
+      live.push_back({*signal, reading->ts_ms, v.value, v.quality});
     }
     if (first_stored == 0) first_stored = rec.seq;
     acked = rec.seq;

@@ -58,7 +58,13 @@ std::string IdList(const std::vector<int64_t>& ids) {
   return out;
 }
 
-constexpr std::string_view kFramePrefix = R"({"type":"values","values":[)";
+// A values frame: {"type":"values","ts_ms":T,"values":[...]} (docs/api.md). Each value is an
+// array [signal_id, value, dt_ms, quality] whose last two members are left out when they are 0
+// and "good": at 1,000 signals a batch is about a sixth of the bytes of objects with named keys,
+// and those bytes are what a broadcast to many clients pays for, once per client (TLS).
+std::string FramePrefix(int64_t ts_ms) {
+  return fmt::format(R"({{"type":"values","ts_ms":{},"values":[)", ts_ms);
+}
 constexpr std::string_view kFrameSuffix = "]}";
 
 }  // namespace
@@ -159,9 +165,10 @@ void LiveHub::Publish(int64_t tenant_id, std::span<const LiveValue> values) {
 
   // Every value is serialized once; `pieces` holds where each one sits in the whole frame, and
   // the frames for single clients are copied together from those pieces.
+  const std::string prefix = FramePrefix(values.front().ts_ms);
   std::string whole;
-  whole.reserve(kFramePrefix.size() + values.size() * 96);
-  whole += kFramePrefix;
+  whole.reserve(prefix.size() + values.size() * 24);
+  whole += prefix;
   std::vector<std::pair<size_t, size_t>> pieces;
   pieces.reserve(values.size());
   std::vector<int64_t> batch_ids;
@@ -171,14 +178,19 @@ void LiveHub::Publish(int64_t tenant_id, std::span<const LiveValue> values) {
     if (i > 0) whole += ',';
     const size_t begin = whole.size();
     auto out = std::back_inserter(whole);
-    fmt::format_to(out, R"({{"signal_id":{},"meter_id":{},"ts_ms":{},"value":)", v.signal_id,
-                   v.meter_id, v.ts_ms);
+    fmt::format_to(out, "[{},", v.signal_id);
     if (std::isfinite(v.value)) {
       fmt::format_to(out, "{}", v.value);
     } else {
       whole += "null";
     }
-    fmt::format_to(out, R"(,"quality":"{}"}})", QualityName(v.quality));
+    const int64_t dt = v.ts_ms - values.front().ts_ms;
+    if (v.quality != Quality::kGood) {
+      fmt::format_to(out, R"(,{},"{}")", dt, QualityName(v.quality));
+    } else if (dt != 0) {
+      fmt::format_to(out, ",{}", dt);
+    }
+    whole += ']';
     pieces.emplace_back(begin, whole.size());
     batch_ids.push_back(v.signal_id);
   }
@@ -204,7 +216,7 @@ void LiveHub::Publish(int64_t tenant_id, std::span<const LiveValue> values) {
       const bool listed =
           std::binary_search(client.ids.begin(), client.ids.end(), values[i].signal_id);
       if (listed != client.explicit_ids) continue;
-      frame += frame.empty() ? kFramePrefix : ",";
+      frame += frame.empty() ? std::string_view(prefix) : std::string_view(",");
       frame.append(src, pieces[i].first, pieces[i].second - pieces[i].first);
     }
     if (frame.empty()) continue;

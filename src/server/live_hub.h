@@ -32,7 +32,6 @@ namespace wattline::server {
 // One new value of one signal, as published to live clients.
 struct LiveValue {
   int64_t signal_id = 0;
-  int64_t meter_id = 0;
   int64_t ts_ms = 0;
   double value = 0;
   Quality quality = Quality::kGood;

@@ -23,7 +23,7 @@ struct FakeClient {
     for (const auto& f : frames) {
       json j = json::parse(*f);
       if (j["type"] != "values") continue;
-      for (const auto& v : j["values"]) out.push_back(v["signal_id"].get<int64_t>());
+      for (const auto& v : j["values"]) out.push_back(v[0].get<int64_t>());
     }
     return out;
   }
@@ -48,7 +48,7 @@ Result<std::vector<int64_t>> TenantSignals(std::span<const int64_t> ids) {
 
 std::vector<LiveValue> Batch(std::initializer_list<int64_t> ids, int64_t ts_ms = 1000) {
   std::vector<LiveValue> out;
-  for (int64_t id : ids) out.push_back({id, 100 + id, ts_ms, id * 1.5, Quality::kGood});
+  for (int64_t id : ids) out.push_back({id, ts_ms, id * 1.5, Quality::kGood});
   return out;
 }
 
@@ -73,13 +73,15 @@ TEST(LiveHubTest, FrameCarriesTheValuesAsDocumented) {
   FakeClient a;
   hub.Join(1, a.sink());
   std::vector<LiveValue> values = {
-      {7, 3, 1763766000000, 12345.6, Quality::kGood},
-      {8, 3, 1763766000000, std::numeric_limits<double>::quiet_NaN(), Quality::kInvalid}};
+      {7, 1763766000000, 12345.6, Quality::kGood},
+      {8, 1763766000000, std::numeric_limits<double>::quiet_NaN(), Quality::kInvalid},
+      {9, 1763765999000, -0.25, Quality::kGood},
+      {10, 1763766001500, 3, Quality::kManual}};
   hub.Publish(1, values);
   ASSERT_EQ(a.frames.size(), 1u);
-  json expected = json::parse(R"({"type": "values", "values": [
-      {"signal_id": 7, "meter_id": 3, "ts_ms": 1763766000000, "value": 12345.6, "quality": "good"},
-      {"signal_id": 8, "meter_id": 3, "ts_ms": 1763766000000, "value": null, "quality": "invalid"}
+  // [signal_id, value, dt_ms, quality], dt_ms and quality left out when 0 and "good".
+  json expected = json::parse(R"({"type": "values", "ts_ms": 1763766000000, "values": [
+      [7, 12345.6], [8, null, 0, "invalid"], [9, -0.25, -1000], [10, 3.0, 1500, "manual"]
   ]})");
   EXPECT_EQ(json::parse(*a.frames[0]), expected);
 }

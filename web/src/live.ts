@@ -21,6 +21,22 @@ export interface LiveSnapshot {
 
 type ValueListener = (values: LatestValue[]) => void;
 
+/**
+ * The values of a live frame (docs/api.md): each is [signal_id, value, dt_ms?, quality?], its
+ * time `ts_ms + dt_ms`; a missing dt_ms is 0 and a missing quality 'good'. Malformed entries are
+ * skipped. A value the server cannot give is null, as in /api/v1/latest.
+ */
+export function decodeValues(tsMs: number, values: unknown[]): LatestValue[] {
+  const out: LatestValue[] = [];
+  for (const v of values) {
+    if (!Array.isArray(v) || typeof v[0] !== 'number') continue;
+    const dt = typeof v[2] === 'number' ? v[2] : 0;
+    const quality = typeof v[3] === 'string' ? v[3] : 'good';
+    out.push({ signal_id: v[0], ts_ms: tsMs + dt, value: v[1] as number, quality });
+  }
+  return out;
+}
+
 const POLL_MS = 2000;
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 15000;
@@ -170,8 +186,10 @@ class LiveStore {
       } catch {
         return;
       }
-      const m = msg as { type?: string; values?: unknown };
-      if (m && m.type === 'values' && Array.isArray(m.values)) this.ingest(m.values as LatestValue[]);
+      const m = msg as { type?: string; ts_ms?: unknown; values?: unknown };
+      if (m && m.type === 'values' && typeof m.ts_ms === 'number' && Array.isArray(m.values)) {
+        this.ingest(decodeValues(m.ts_ms, m.values));
+      }
     };
     ws.onerror = () => {
       /* onclose follows */

@@ -86,6 +86,8 @@ test(
     });
 
     await t.test('values update live', async () => {
+      // Over the WebSocket: while it is up the app does not poll, so changes come from its frames.
+      await page.locator('[data-testid="conn"][data-state="live"]').waitFor({ timeout: 15_000 });
       const firstPower = page.locator('tr[data-meter] td[data-signal="active_power_total"]').first();
       const powerBefore = (await firstPower.textContent()).trim();
       const before = await tableValues(page);
@@ -96,6 +98,7 @@ test(
         after = await tableValues(page);
       }
       assert.notEqual(after, before, `no value in the table changed within 5 s (power was ${powerBefore})`);
+      assert.equal(await page.locator('[data-testid="conn"]').getAttribute('data-state'), 'live');
       await page.screenshot({ path: path.join(OUT, 'meters.png'), fullPage: true });
     });
 
