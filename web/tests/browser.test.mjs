@@ -52,6 +52,22 @@ test(
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     page.setDefaultTimeout(15_000);
+    // Every "signal_id=value" that reached the page in a live frame, decoded as docs/api.md says.
+    const framePairs = new Set();
+    let valueFrames = 0;
+    page.on('websocket', (ws) => {
+      ws.on('framereceived', ({ payload }) => {
+        let msg;
+        try {
+          msg = JSON.parse(String(payload));
+        } catch {
+          return;
+        }
+        if (msg.type !== 'values' || !Array.isArray(msg.values)) return;
+        valueFrames++;
+        for (const [id, value] of msg.values) framePairs.add(`${id}=${value}`);
+      });
+    });
 
     await t.test('wrong password shows the server error', async () => {
       await page.goto(`${BASE.replace(/\/?$/, '/')}#/meters`, { waitUntil: 'load' });
@@ -88,6 +104,7 @@ test(
     await t.test('values update live', async () => {
       // Over the WebSocket: while it is up the app does not poll, so changes come from its frames.
       await page.locator('[data-testid="conn"][data-state="live"]').waitFor({ timeout: 15_000 });
+      await page.waitForTimeout(1_500); // the catch-up poll at connect has landed
       const firstPower = page.locator('tr[data-meter] td[data-signal="active_power_total"]').first();
       const powerBefore = (await firstPower.textContent()).trim();
       const before = await tableValues(page);
@@ -99,6 +116,16 @@ test(
       }
       assert.notEqual(after, before, `no value in the table changed within 5 s (power was ${powerBefore})`);
       assert.equal(await page.locator('[data-testid="conn"]').getAttribute('data-state'), 'live');
+      // What the table shows now is what came in the frames.
+      assert.ok(valueFrames > 0, 'no values frame arrived over the WebSocket');
+      const shown = await page.$$eval('tr[data-meter] td[data-signal-id][data-value]', (cells) =>
+        cells.map((c) => `${c.dataset.signalId}=${c.dataset.value}`),
+      );
+      const fromFrames = shown.filter((p) => framePairs.has(p));
+      assert.ok(
+        fromFrames.length >= MIN_METERS,
+        `only ${fromFrames.length} of ${shown.length} shown values came in a frame (${valueFrames} frames): ${shown.slice(0, 5)}`,
+      );
       await page.screenshot({ path: path.join(OUT, 'meters.png'), fullPage: true });
     });
 

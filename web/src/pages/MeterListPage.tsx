@@ -162,6 +162,7 @@ export function MeterListPage({ meters, error, onRetry }: { meters: Meter[] | nu
                         key={c.signal}
                         className={`num value${bad ? ' bad' : ''}${c.signal === 'active_energy_import' ? ' hide-sm' : ''}`}
                         data-signal={c.signal}
+                        data-signal-id={s?.id}
                         data-value={v && Number.isFinite(v.value) ? v.value : undefined}
                         title={bad ? t('meters.quality', { quality: v!.quality }) : undefined}
                       >
