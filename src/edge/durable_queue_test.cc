@@ -705,6 +705,17 @@ class DurableQueueBudgetTest : public DurableQueueTest {
       }
     }
   }
+  // A budget queue holding seqs 1..6 (two full segments, synced) whose first `n` records the
+  // uplink has read and is sending.
+  std::unique_ptr<DurableQueue> OpenWithBatchInFlight(size_t n) {
+    auto q = OpenBudget();
+    AppendFixed(*q, 1, 6);
+    EXPECT_TRUE(q->Sync().ok());
+    auto inflight = q->ReadDurable(q->acked_seq(), n, SIZE_MAX);
+    EXPECT_TRUE(inflight);
+    EXPECT_EQ(inflight ? inflight->size() : 0, n);
+    return q;
+  }
   // Checks that the queue holds exactly seqs first..last, readable from its read position.
   static void ExpectHolds(DurableQueue& q, uint64_t first, uint64_t last) {
     Records r = ReadAll(q, q.acked_seq());
@@ -778,13 +789,8 @@ TEST_F(DurableQueueBudgetTest, AckedRecordsAreNotCountedAsEvicted) {
 }
 
 TEST_F(DurableQueueBudgetTest, ReadingContinuesAfterTheGap) {
-  auto q = OpenBudget();
-  AppendFixed(*q, 1, 6);
-  ASSERT_TRUE(q->Sync().ok());
   // The uplink has 1..2 in flight when the budget evicts 1..6.
-  auto inflight = q->ReadDurable(q->acked_seq(), 2, SIZE_MAX);
-  ASSERT_TRUE(inflight);
-  ASSERT_EQ(inflight->size(), 2u);
+  auto q = OpenWithBatchInFlight(2);
   AppendFixed(*q, 7, 13);
   ASSERT_TRUE(q->Sync().ok());
   EXPECT_EQ(q->acked_seq(), 6u);
@@ -805,13 +811,8 @@ TEST_F(DurableQueueBudgetTest, ReadingContinuesAfterTheGap) {
 }
 
 TEST_F(DurableQueueBudgetTest, EvictedBatchInFlightStaysLostWhenItsSendFails) {
-  auto q = OpenBudget();
-  AppendFixed(*q, 1, 6);
-  ASSERT_TRUE(q->Sync().ok());
-  auto inflight = q->ReadDurable(q->acked_seq(), 2, SIZE_MAX);
-  ASSERT_TRUE(inflight);
-  ASSERT_EQ(inflight->size(), 2u);
-  AppendFixed(*q, 7, 10);  // evicts 1..3
+  auto q = OpenWithBatchInFlight(2);  // 1..2
+  AppendFixed(*q, 7, 10);             // evicts 1..3
   ASSERT_TRUE(q->Sync().ok());
   EXPECT_EQ(q->stats().evicted_records, 3u);
   // The send failed: the uplink reads again from the new position, without an ack.
@@ -828,13 +829,8 @@ TEST_F(DurableQueueBudgetTest, EvictedBatchInFlightStaysLostWhenItsSendFails) {
 }
 
 TEST_F(DurableQueueBudgetTest, CreditForTheBatchInFlightIsPersisted) {
-  auto q = OpenBudget();
-  AppendFixed(*q, 1, 6);
-  ASSERT_TRUE(q->Sync().ok());
-  auto inflight = q->ReadDurable(q->acked_seq(), 4, SIZE_MAX);  // 1..4 in flight
-  ASSERT_TRUE(inflight);
-  ASSERT_EQ(inflight->size(), 4u);
-  AppendFixed(*q, 7, 10);  // evicts 1..3: all three in flight
+  auto q = OpenWithBatchInFlight(4);  // 1..4
+  AppendFixed(*q, 7, 10);             // evicts 1..3: all three in flight
   ASSERT_TRUE(q->Sync().ok());
   EXPECT_EQ(q->stats().evicted_records, 3u);
   ASSERT_TRUE(q->Ack(4).ok());  // the whole batch arrived: nothing was lost
