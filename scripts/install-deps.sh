@@ -11,7 +11,7 @@ packages=(
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libpugixml-dev
   libspdlog-dev libfmt-dev libzstd-dev libsodium-dev libtomlplusplus-dev libexpected-dev libmodbus-dev
   libgtest-dev libgmock-dev libhowardhinnant-date-dev tzdata liboath-dev libqrencode-dev
-  libxlsxwriter-dev libhpdf-dev
+  libxlsxwriter-dev zlib1g-dev libhpdf-dev  # xlsxwriter.pc links -lz, its -dev does not pull zlib1g-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-pymodbus python3-serial python3-serial-asyncio socat mbpoll chromium
